@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up, then run the whole test suite: the C core's own tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the Python suite (pytest).
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+make -s -C csrc asan
+python -m pytest -q "$@"

@@ -1,0 +1,35 @@
+"""voicedsp — the media core for speech-to-speech AI on phone calls.
+
+G.711 mu-law / A-law (bit-exact with ITU-T G.711 / G.191), with more components to come:
+Opus, streaming resampling and turn-taking, all in a C99 core bound with Cython.
+"""
+
+from voicedsp._g711 import (alaw_decode, alaw_encode, alaw_to_ulaw, ulaw_decode, ulaw_encode,
+                            ulaw_to_alaw)
+from voicedsp._info import build_info
+from voicedsp.errors import (BufferTooSmallError, CodecError, CorruptPacketError,
+                             FrameSizeError, InvalidArgumentError, InvalidTypeError,
+                             OutOfMemoryError, StateError, UnsupportedRateError, VoicedspError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "build_info",
+    "ulaw_encode",
+    "ulaw_decode",
+    "alaw_encode",
+    "alaw_decode",
+    "ulaw_to_alaw",
+    "alaw_to_ulaw",
+    "VoicedspError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "BufferTooSmallError",
+    "UnsupportedRateError",
+    "FrameSizeError",
+    "CorruptPacketError",
+    "CodecError",
+    "StateError",
+    "OutOfMemoryError",
+]
