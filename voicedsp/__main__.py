@@ -1,0 +1,5 @@
+import sys
+
+from voicedsp.cli import main
+
+sys.exit(main())
