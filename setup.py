@@ -27,6 +27,12 @@ SANITIZE = os.environ.get("VOICEDSP_SANITIZE", "").strip()
 
 
 def pkg_config(name, debian, brew):
+    # Where pkg-config does not exist (Windows), VOICEDSP_<NAME>_ROOT names a prefix with
+    # include/ and lib/ (e.g. a vcpkg installed/<triplet> directory).
+    root = os.environ.get(f"VOICEDSP_{name.upper()}_ROOT")
+    if root:
+        return [f"-I{os.path.join(root, 'include')}"], [f"-L{os.path.join(root, 'lib')}",
+                                                          f"-l{name}"]
     try:
         cflags = subprocess.check_output(["pkg-config", "--cflags", name], text=True)
         libs = subprocess.check_output(["pkg-config", "--libs", name], text=True)
