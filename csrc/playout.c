@@ -158,6 +158,7 @@ uint64_t vdsp_playout_heard_samples(const vdsp_playout *p, uint32_t item) {
 }
 
 uint32_t vdsp_playout_current_item(const vdsp_playout *p) { return p->current; }
+uint64_t vdsp_playout_lag_ticks(const vdsp_playout *p) { return p->has_ack ? p->lag : 0; }
 size_t vdsp_playout_queued(const vdsp_playout *p) { return p->count; }
 uint64_t vdsp_playout_popped(const vdsp_playout *p) { return p->popped; }
 uint64_t vdsp_playout_ticks(const vdsp_playout *p) { return p->ticks; }

@@ -72,6 +72,9 @@ uint64_t vdsp_playout_heard_samples(const vdsp_playout *p, uint32_t item);
 /* The response being played (the item of the last real sample handed out), or 0. */
 uint32_t vdsp_playout_current_item(const vdsp_playout *p);
 
+/* The playout lag measured at the last acknowledgement, in ticks (0 without acks). */
+uint64_t vdsp_playout_lag_ticks(const vdsp_playout *p);
+
 /* Samples waiting in the queue; samples handed out so far; frames handed out so far. */
 size_t vdsp_playout_queued(const vdsp_playout *p);
 uint64_t vdsp_playout_popped(const vdsp_playout *p);
