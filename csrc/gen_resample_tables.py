@@ -19,8 +19,11 @@ with the same stop band.
 - alias_free (quality 1): stop band from 1.0 x Nyquist, nothing aliases at all, twice the
   delay.
 
-The figures printed are measured on the continuous kernel the C core builds (same formula).
+The figures printed (and written into the header) are measured on the kernel the C core
+builds (same formula), sampled at the polyphase rate of every supported pair; they are the
+worst over all pairs.
 """
+import math
 import os
 import sys
 
@@ -29,20 +32,35 @@ from scipy import signal
 
 OS = 8                  # prototype rate in units of the lower sample rate
 PASS = 0.85             # pass-band edge, fraction of the lower Nyquist frequency
-INTERP_HALF_WIDTH = 4   # half-width (prototype taps) of the Kaiser-sinc kernel in resample.c
-INTERP_BETA = 10.0      # its Kaiser beta
+INTERP_HALF_WIDTH = 5   # half-width (prototype taps) of the Kaiser-sinc kernel in resample.c
+INTERP_BETA = 12.0      # its Kaiser beta
+FAR = 1.6               # (x fl) where the far stop band, weighted 10x more, begins
 DESIGNS = [
-    # name, stop-band edge (x lower Nyquist), taps, stop-band weight
-    ("telephony", 1.15, 216, 300.0),
-    ("alias_free", 1.00, 432, 300.0),
+    # name, stop-band edge (x lower Nyquist), taps, near / far stop-band weights
+    ("telephony", 1.15, 222, 600.0, 6000.0),
+    ("alias_free", 1.00, 440, 600.0, 6000.0),
 ]
+RATES = [8000, 12000, 16000, 24000, 32000, 44100, 48000]
 
 
-def design(stop, taps, weight):
-    bands = [0.0, PASS * 0.5 / OS, stop * 0.5 / OS, 0.5]
-    g = signal.remez(taps, bands, [1.0, 0.0], weight=[1.0, weight], fs=1.0, maxiter=400,
-                     grid_density=32)
+def design(stop, taps, w_near, w_far):
+    # The C core samples the kernel at lcm(in, out), as low as 2 fl: stop-band ripple then
+    # folds onto itself, so the far stop band is pushed well below the near one.
+    bands = [0.0, PASS * 0.5 / OS, stop * 0.5 / OS, FAR / OS, FAR / OS + 0.002, 0.5]
+    g = signal.remez(taps, bands, [1.0, 0.0, 0.0], weight=[1.0, w_near, w_far], fs=1.0,
+                     maxiter=400, grid_density=32)
     return g / g.sum()
+
+
+def sampled(g, stop, fs_over_fl):
+    """Pass-band range and worst stop-band level (dB) of the kernel sampled at fs_over_fl * fl,
+    the polyphase filter a rate pair really runs."""
+    half = (len(g) - 1 + 2 * INTERP_HALF_WIDTH) / OS / 2
+    n = np.arange(-np.ceil(half * fs_over_fl), np.ceil(half * fs_over_fl) + 1)
+    spec = np.abs(np.fft.rfft(kernel(g, n / fs_over_fl), 1 << 18))
+    f = np.fft.rfftfreq(1 << 18, 1.0 / fs_over_fl)
+    db = 20 * np.log10(np.maximum(spec / spec[0], 1e-30))
+    return db[f <= PASS * 0.5].min(), db[f <= PASS * 0.5].max(), db[f >= stop * 0.5].max()
 
 
 def kernel(g, t):
@@ -86,11 +104,17 @@ def main():
         f"#define VDSP_RS_INTERP_BETA {INTERP_BETA!r}",
         "",
     ]
-    for name, stop, taps, weight in DESIGNS:
-        g = design(stop, taps, weight)
+    for name, stop, taps, w_near, w_far in DESIGNS:
+        g = design(stop, taps, w_near, w_far)
         lo, hi, sb, support = measure(g, stop)
         print(f"{name}: {taps} taps, pass band {lo:+.4f}..{hi:+.4f} dB, stop band {sb:.2f} dB "
               f"from {stop} x Nyquist, support {support:.3f} / fl", file=sys.stderr)
+        ratios = sorted({math.lcm(a, b) / min(a, b) for a in RATES for b in RATES if a != b})
+        for r in ratios:
+            slo, shi, ssb = sampled(g, stop, r)
+            lo, hi, sb = min(lo, slo), max(hi, shi), max(sb, ssb)
+            print(f"  sampled at {r:g} fl: pass {slo:+.4f}..{shi:+.4f} dB, stop {ssb:.2f} dB",
+                  file=sys.stderr)
         lines.append(f"/* {name}: pass band {lo:+.4f}..{hi:+.4f} dB to {PASS} x Nyquist, stop band "
                      f"{sb:.2f} dB from {stop} x Nyquist */")
         lines.append(f"#define VDSP_RS_{name.upper()}_TAPS {taps}")
