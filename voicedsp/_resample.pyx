@@ -130,6 +130,7 @@ cdef class Resampler:
     cdef bint _f32
     cdef bint _busy
     cdef bint _last_numpy
+    cdef bint _last_2d
 
     def __cinit__(self, int in_rate_hz, int out_rate_hz, *, quality="telephony",
                   dtype="int16", int channels=1):
@@ -266,7 +267,8 @@ cdef class Resampler:
             self._busy = False
         if out is None:
             self._last_numpy = numpy_out
-            if two_d and numpy_out:
+            self._last_2d = two_d and numpy_out
+            if self._last_2d:
                 result = result.reshape(-1, C)
         return result
 
@@ -309,6 +311,8 @@ cdef class Resampler:
             check(st, "Resampler.flush")
         finally:
             self._busy = False
+        if out is None and numpy_out and self._last_2d:
+            result = result.reshape(-1, C)
         return result
 
     def reset(self):
