@@ -117,9 +117,29 @@ cdef object _new_f32(Py_ssize_t n_items, char **data):
 
 
 cdef class Resampler:
-    """Streaming sample-rate converter (polyphase FIR, C core).
+    """Resampler(in_rate_hz, out_rate_hz, *, quality='telephony', dtype='int16', channels=1)
 
-    See ``voicedsp/_resample.pyi`` for the full documentation.
+    Streaming sample-rate converter for one audio stream (polyphase FIR, C core).
+
+    Parameters
+    ----------
+    in_rate_hz, out_rate_hz : int
+        Sample rates in Hz, each one of ``SUPPORTED_RATES_HZ``; others raise
+        UnsupportedRateError.
+    quality : {'telephony', 'alias_free'}
+        Both: +-0.1 dB to 0.85 x the lower Nyquist frequency, images/aliases <= -90 dB.
+        'telephony' (default) stops from 1.15 x Nyquist for the least delay (<= 1.875 ms);
+        'alias_free' stops from Nyquist (nothing aliases) at twice the delay.
+    dtype : {'int16', 'float32'}
+        int16: bytes-like or int16 arrays in, same kind out; float32: float32 arrays.
+    channels : int
+        1..16 interleaved channels.
+
+    Notes
+    -----
+    After N input frames, exactly floor(N * out / in) frames have come out (a 10/20 ms chunk
+    never returns nothing); output frame j is the input at time j - latency; output does not
+    depend on how the input is split. One object must not be used from two threads at once.
     """
 
     cdef vdsp_resampler *_r
@@ -195,6 +215,21 @@ cdef class Resampler:
         return 0
 
     def process(self, pcm, out=None):
+        """Resample one chunk of whole frames (0 allowed).
+
+        Parameters
+        ----------
+        pcm : bytes-like or numpy array
+            int16 PCM (bytes-like or int16 array) or, for dtype='float32', a float32 array.
+        out : writable buffer, optional
+            Room for ``max_output(frames)`` frames; the call then returns the frame count.
+
+        Returns
+        -------
+        bytes or numpy.ndarray
+            The frames this input completes: floor((N + n) * out / in) - floor(N * out / in).
+            bytes-like in gives bytes, an array gives an array.
+        """
         cdef Py_buffer src, dst
         cdef char *data = NULL
         cdef size_t n_out = 0, cap
@@ -273,6 +308,15 @@ cdef class Resampler:
         return result
 
     def flush(self, out=None, *, as_numpy=None):
+        """End the stream: return the ``pending`` frames still in the filter (as if silence
+        followed), then reset. Same output kind as the last ``process`` input unless
+        ``as_numpy`` is given.
+
+        Returns
+        -------
+        bytes or numpy.ndarray
+            ``latency`` frames, plus one if the input ended between two output samples.
+        """
         cdef Py_buffer dst
         cdef char *data = NULL
         cdef size_t n_out = 0, cap
@@ -316,12 +360,27 @@ cdef class Resampler:
         return result
 
     def reset(self):
+        """Forget all input, without output: back to the state right after construction."""
         self._enter()
         vdsp_resampler_reset(self._r)
         self._busy = False
 
 
 def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int channels=1):
+    """Resample a whole signal at once, filter delay removed.
+
+    Parameters
+    ----------
+    pcm : bytes-like, int16 array or float32 array
+        The signal; its sample type sets the output's.
+    in_rate_hz, out_rate_hz, quality, channels
+        As for Resampler.
+
+    Returns
+    -------
+    bytes or numpy.ndarray
+        ceil(n * out / in) frames aligned with the input, same kind as ``pcm``.
+    """
     cdef Py_buffer src
     cdef vdsp_resampler *r = NULL
     cdef bint f32
