@@ -1,6 +1,7 @@
 # cython: boundscheck=False, wraparound=False
 """Streaming polyphase FIR resampler over the C core (see _resample.pyi for the API docs)."""
 
+import math
 import sys
 
 from cpython.buffer cimport (PyBUF_RECORDS, PyBUF_RECORDS_RO, Py_buffer, PyBuffer_IsContiguous,
@@ -366,6 +367,19 @@ cdef class Resampler:
         self._busy = False
 
 
+cdef int _proc(vdsp_resampler *r, bint f32, const char *inp, size_t n, char *out, size_t cap,
+               size_t *got) noexcept nogil:
+    if f32:
+        return vdsp_resampler_process_f32(r, <const float *>inp, n, <float *>out, cap, got)
+    return vdsp_resampler_process_i16(r, <const int16_t *>inp, n, <int16_t *>out, cap, got)
+
+
+cdef int _flush(vdsp_resampler *r, bint f32, char *out, size_t cap, size_t *got) noexcept nogil:
+    if f32:
+        return vdsp_resampler_flush_f32(r, <float *>out, cap, got)
+    return vdsp_resampler_flush_i16(r, <int16_t *>out, cap, got)
+
+
 def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int channels=1):
     """Resample a whole signal at once, filter delay removed.
 
@@ -385,9 +399,9 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
     cdef vdsp_resampler *r = NULL
     cdef bint f32
     cdef Py_ssize_t n_samples, n, C = channels, D
-    cdef size_t n_proc = 0, n_flush = 0, total
-    cdef int st, q
-    cdef char *scratch = NULL
+    cdef size_t got1 = 0, got2 = 0, got3 = 0, pos = 0, final, n1, tmp_cap, fb, L, M
+    cdef int st = 0, q
+    cdef char *tmp = NULL
     cdef char *data = NULL
     cdef size_t es
     _check_rate(in_rate_hz, "in_rate_hz")
@@ -419,36 +433,46 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
             raise InvalidArgumentError(f"pcm: {n} frames is too long")
         check(vdsp_resampler_create(&r, in_rate_hz, out_rate_hz, q, channels), "resample")
         D = vdsp_resampler_latency(r)
-        total = vdsp_resampler_max_output(r, n) + <size_t>D + 1
-        scratch = <char *>malloc(total * C * es + 1)
-        if scratch == NULL:
+        g = math.gcd(in_rate_hz, out_rate_hz)
+        L = out_rate_hz // g
+        M = in_rate_hz // g
+        final = (<size_t>n * L + M - 1) // M
+        fb = <size_t>C * es
+        # The first D output frames are the filter filling up. Feed just enough input to pass
+        # them into a small buffer, then let everything after go straight into the result.
+        n1 = min(<size_t>n, (<size_t>D * M + L - 1) // L)
+        tmp_cap = 2 * <size_t>D + L + 4
+        tmp = <char *>malloc(tmp_cap * fb)
+        if tmp == NULL:
             vdsp_resampler_destroy(r)
-            raise MemoryError("resample: cannot allocate the output")
-        with nogil:
-            if f32:
-                st = vdsp_resampler_process_f32(r, <const float *>src.buf, n,
-                                                <float *>scratch, total, &n_proc)
-                if st == 0:
-                    st = vdsp_resampler_flush_f32(r, <float *>scratch + n_proc * C,
-                                                  total - n_proc, &n_flush)
-            else:
-                st = vdsp_resampler_process_i16(r, <const int16_t *>src.buf, n,
-                                                <int16_t *>scratch, total, &n_proc)
-                if st == 0:
-                    st = vdsp_resampler_flush_i16(r, <int16_t *>scratch + n_proc * C,
-                                                  total - n_proc, &n_flush)
-        vdsp_resampler_destroy(r)
+            raise MemoryError("resample: cannot allocate a buffer")
         try:
-            check(st, "resample")
-            # drop the filter delay: the result is aligned with the input
-            total = n_proc + n_flush - <size_t>D
             if f32:
-                result = _new_f32(<Py_ssize_t>(total * C), &data)
+                result = _new_f32(<Py_ssize_t>(final * C), &data)
             else:
-                result = new_output(<Py_ssize_t>(total * C), 2, src.itemsize != 1, &data)
-            memcpy(data, scratch + <size_t>D * C * es, total * C * es)
+                result = new_output(<Py_ssize_t>(final * C), 2, src.itemsize != 1, &data)
+            with nogil:
+                st = _proc(r, f32, <const char *>src.buf, n1, tmp, tmp_cap, &got1)
+                if st == 0:
+                    if got1 >= <size_t>D:
+                        pos = got1 - D
+                        memcpy(data, tmp + D * fb, pos * fb)
+                        st = _proc(r, f32, <const char *>src.buf + n1 * fb, n - n1,
+                                   data + pos * fb, final - pos, &got2)
+                        if st == 0:
+                            pos += got2
+                            st = _flush(r, f32, data + pos * fb, final - pos, &got3)
+                            pos += got3
+                    else:
+                        st = _flush(r, f32, tmp + got1 * fb, tmp_cap - got1, &got3)
+                        pos = got1 + got3 - D
+                        memcpy(data, tmp + D * fb, pos * fb)
         finally:
-            free(scratch)
+            free(tmp)
+            vdsp_resampler_destroy(r)
+        check(st, "resample")
+        if pos != final:
+            raise StateError(f"resample: {pos} frames out, {final} expected (internal error)")
         if src.ndim == 2 and (f32 or src.itemsize != 1):
             result = result.reshape(-1, C)
     finally:
