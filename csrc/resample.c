@@ -8,7 +8,7 @@
  * resample_tables.h (OS x oversampled) interpolated by a short Kaiser-windowed sinc, whose
  * images fall under the prototype's stop band. Writing tau_j = n0 + p/L, the taps of output j
  * depend only on the phase p, so create() samples h into L rows of T taps (T a multiple of 8,
- * rows normalized to unity DC gain) and each output is one dot product of a row with T
+ * the table scaled to unity DC gain) and each output is one dot product of a row with T
  * contiguous history samples.
  *
  * D (the latency) is the smallest integer for which every output that the framing contract
@@ -252,21 +252,22 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         return VDSP_ERR_NO_MEMORY;
     }
 
-    double *tmp = malloc(T * sizeof(double));
+    /* One gain for the whole table (not per row): per-row normalization would modulate the
+     * rows and add an image of the pass band at the input rate. */
+    double *tmp = malloc((size_t)L * T * sizeof(double));
     if (!tmp) {
         vdsp_resampler_destroy(r);
         return VDSP_ERR_NO_MEMORY;
     }
+    double sum = 0.0;
     for (unsigned p = 0; p < L; p++) {
-        float *row = r->coef + (size_t)p * T;
-        double sum = 0.0;
         for (size_t k = 0; k < T; k++) {
             double delta = (double)p / L - (double)(ilo + (int64_t)k);
-            tmp[k] = kernel(&pr, delta * to_t);
-            sum += tmp[k];
+            tmp[(size_t)p * T + k] = kernel(&pr, delta * to_t);
+            sum += tmp[(size_t)p * T + k];
         }
-        for (size_t k = 0; k < T; k++) row[k] = (float)(tmp[k] / sum);
     }
+    for (size_t i = 0; i < (size_t)L * T; i++) r->coef[i] = (float)(tmp[i] * L / sum);
     free(tmp);
     vdsp_resampler_reset(r);
     *out = r;

@@ -72,7 +72,7 @@ def design(in_rate, out_rate, quality="telephony"):
     k = np.arange(T)[None, :]
     delta = p / L - (ilo + k)
     coef = _kernel(g, (delta * to_t).ravel(), os_, hw, beta).reshape(L, T)
-    coef /= coef.sum(1, keepdims=True)
+    coef *= L / coef.sum()
     return coef, L, M, ilo, D
 
 
