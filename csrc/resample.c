@@ -29,6 +29,12 @@
 #include "resample_tables.h"
 #include "voicedsp/status.h"
 
+/* No fused multiply-add anywhere (GCC: -std=c99 already turns contraction off; clang fuses
+ * within expressions by default): every build and clone then computes the same sums. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #if defined(_MSC_VER) && !defined(restrict)
 #define restrict __restrict
 #endif
@@ -293,7 +299,7 @@ size_t vdsp_resampler_flush_output(const vdsp_resampler *r) {
  * elsewhere. Both do the same per-lane operations in the same order, so results agree. Loads
  * and stores go through memcpy (unaligned moves); macros, not functions, so no vector type
  * crosses a call (which would make the ABI depend on the clone). */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(VDSP_NO_VECTOR_EXT)
 typedef float vf8 __attribute__((vector_size(32)));
 #define VF8_ZERO(v) vf8 v = {0, 0, 0, 0, 0, 0, 0, 0}
 #define VF8_MAC(acc, cp, xp)                       \
