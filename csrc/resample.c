@@ -61,7 +61,8 @@
 #define VDSP_CLONES
 #endif
 
-static const int SUPPORTED_RATES[] = {8000, 12000, 16000, 24000, 32000, 44100, 48000};
+static const int SUPPORTED_RATES[] = {8000,  11025, 12000, 16000, 22050,
+                                       24000, 32000, 44100, 48000};
 
 struct vdsp_resampler {
     int in_rate, out_rate, quality, channels;

@@ -29,14 +29,15 @@ def _tables():
 
 
 def _kernel(g, t, os_, hw, beta):
+    """sum_n g[n] k(t * os_ + c - n), k the Kaiser-windowed sinc of half-width hw."""
     tr = np.asarray(t, float) * os_ + (len(g) - 1) / 2.0
-    n = np.arange(len(g))
-    x = tr[:, None] - n[None, :]
+    n = np.ceil(tr - hw).astype(int)[:, None] + np.arange(int(2 * hw) + 1)[None, :]
+    x = tr[:, None] - n
     u = x / hw
-    inside = u * u < 1.0
+    inside = (u * u < 1.0) & (n >= 0) & (n < len(g))
     k = np.zeros_like(x)
     k[inside] = np.sinc(x[inside]) * np.i0(beta * np.sqrt(1 - u[inside] ** 2)) / np.i0(beta)
-    return (g[None, :] * k).sum(1)
+    return (g[np.clip(n, 0, len(g) - 1)] * k).sum(1)
 
 
 @lru_cache(maxsize=None)

@@ -325,12 +325,15 @@ def test_out_buffer():
 # --- errors -------------------------------------------------------------------------------------
 
 def test_unsupported_rate_names_the_supported_set():
-    with pytest.raises(voicedsp.UnsupportedRateError, match="8000, 12000, 16000, 24000, 32000, "
-                       "44100, 48000") as info:
-        voicedsp.Resampler(11025, 16000)
+    with pytest.raises(voicedsp.UnsupportedRateError, match="8000, 11025, 12000, 16000, 22050, "
+                       "24000, 32000, 44100, 48000") as info:
+        voicedsp.Resampler(96000, 16000)
     assert isinstance(info.value, ValueError)
-    with pytest.raises(voicedsp.UnsupportedRateError, match="out_rate_hz=22050"):
-        voicedsp.resample(b"", 8000, 22050)
+    with pytest.raises(voicedsp.UnsupportedRateError, match="out_rate_hz=8001"):
+        voicedsp.resample(b"", 8000, 8001)
+    for bad in [0, -8000, 7999, 96000]:
+        with pytest.raises(voicedsp.UnsupportedRateError):
+            voicedsp.Resampler(bad, 8000)
 
 
 def test_bad_arguments_raise_clear_errors_and_keep_the_object_usable():

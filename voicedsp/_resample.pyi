@@ -18,8 +18,9 @@ class Resampler:
     Parameters
     ----------
     in_rate_hz, out_rate_hz : int
-        Sample rates in Hz, each one of ``SUPPORTED_RATES_HZ`` (8000, 12000, 16000, 24000,
-        32000, 44100, 48000); anything else raises :class:`UnsupportedRateError`.
+        Sample rates in Hz, each one of ``SUPPORTED_RATES_HZ`` (8000, 11025, 12000, 16000,
+        22050, 24000, 32000, 44100, 48000); anything else raises
+        :class:`UnsupportedRateError`.
     quality : {'telephony', 'alias_free'}
         Both are flat within +-0.1 dB up to 0.85 x the lower Nyquist frequency (3.4 kHz for
         8 kHz conversions) and reject images and aliases by >= 90 dB.

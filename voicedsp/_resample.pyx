@@ -25,7 +25,7 @@ from voicedsp._common cimport acquire_out, acquire_pcm16, check, new_output
 from voicedsp.errors import (BufferTooSmallError, InvalidArgumentError, InvalidTypeError,
                              StateError, UnsupportedRateError)
 
-SUPPORTED_RATES_HZ = (8000, 12000, 16000, 24000, 32000, 44100, 48000)
+SUPPORTED_RATES_HZ = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 QUALITIES = ("telephony", "alias_free")
 
 # Below this many input frames, releasing and re-taking the GIL costs more than the work.

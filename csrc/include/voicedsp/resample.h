@@ -1,7 +1,8 @@
 /*
  * voicedsp — streaming polyphase FIR sample-rate conversion for telephony.
  *
- * Rates: every pair among 8000, 12000, 16000, 24000, 32000, 44100 and 48000 Hz (including
+ * Rates: every pair among 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 and 48000 Hz
+ * (including
  * equal rates, which still filter and delay like any other pair so a pipeline's latency does
  * not depend on its configuration). Any other rate gives VDSP_ERR_UNSUPPORTED_RATE.
  *
@@ -23,8 +24,9 @@
  *     A whole stream (all process outputs then the flush output) without its first `latency`
  *     frames is ceil(N * out / in) frames, aligned with the input.
  *
- * Memory: everything is allocated by create (filter tables and history, a few kB to ~60 kB
- * for 44.1 kHz pairs); process, flush and reset never allocate. No global mutable state:
+ * Memory: everything is allocated by create (filter tables and history: a few kB for pairs of
+ * 8/16/24/48 kHz, up to ~170 kB for 11025 <-> 32000 Hz, whose ratio has 1280 phases; create
+ * then takes < 0.1 ms, respectively up to ~20 ms); process, flush and reset never allocate. No global mutable state:
  * different objects may be used from different threads at the same time; one object must not
  * be used from two threads at once.
  */
