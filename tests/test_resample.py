@@ -380,3 +380,21 @@ def test_objects_on_threads_match_one_thread():
     for t in threads:
         t.join()
     assert all(np.array_equal(res, want) for res in results)
+
+
+def test_repeated_create_process_destroy_does_not_grow_memory():
+    resource = pytest.importorskip("resource")
+    x = bytes(960)
+
+    def cycle(n):
+        for _ in range(n):
+            r = voicedsp.Resampler(48000, 16000, channels=2)
+            r.process(x)
+            r.flush()
+            del r
+
+    cycle(300)  # warm up the allocators
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cycle(3000)  # ~8 kB of C memory each: a leak would add ~24 MB
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 8 * 1024, f"max RSS grew by {grown_kb} kB"
