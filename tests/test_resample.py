@@ -323,6 +323,23 @@ def test_out_buffer():
     assert rf.process(x.astype(np.float32) / 32768, out=fbuf) == 320
 
 
+def test_misaligned_buffers():
+    # a memoryview sliced at an odd byte offset: read through an aligned copy, same result
+    x = (np.arange(160, dtype=np.int16) * 97).tobytes()
+    raw = bytearray(1) + bytearray(x)
+    odd = memoryview(raw)[1:]
+    assert voicedsp.Resampler(8000, 16000).process(odd) == \
+        voicedsp.Resampler(8000, 16000).process(x)
+    assert voicedsp.resample(odd, 8000, 16000) == voicedsp.resample(x, 8000, 16000)
+    f = np.frombuffer(bytearray(1) + bytearray(np.ones(160, np.float32).tobytes()), np.float32,
+                      offset=1)
+    assert not f.flags.aligned
+    assert voicedsp.Resampler(8000, 16000, dtype="float32").process(f).shape == (320,)
+    # a misaligned out= buffer is refused
+    with pytest.raises(voicedsp.InvalidArgumentError, match="aligned"):
+        voicedsp.Resampler(8000, 16000).process(x, out=memoryview(bytearray(641))[1:])
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 def test_unsupported_rate_names_the_supported_set():

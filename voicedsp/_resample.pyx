@@ -108,6 +108,21 @@ cdef int _acquire_f32(object obj, Py_buffer *view, str name, int flags) except -
     return 0
 
 
+cdef object _aligned_copy(Py_buffer *view, Py_ssize_t align):
+    """None if view's data is aligned for its samples, else an aligned bytes copy of it (a
+    memoryview sliced at an odd byte offset is not; C requires aligned int16/float access)."""
+    if (<size_t>view.buf) % <size_t>align == 0:
+        return None
+    return PyBytes_FromStringAndSize(<const char *>view.buf, view.len)
+
+
+cdef int _check_out_aligned(Py_buffer *view, Py_ssize_t align) except -1:
+    if (<size_t>view.buf) % <size_t>align:
+        PyBuffer_Release(view)
+        raise InvalidArgumentError(f"out: buffer is not {align}-byte aligned for its samples")
+    return 0
+
+
 cdef object _new_f32(Py_ssize_t n_items, char **data):
     cdef Py_buffer view
     result = _np().empty(n_items, dtype=_numpy.float32)
@@ -237,6 +252,8 @@ cdef class Resampler:
         cdef int st
         cdef Py_ssize_t n_samples, n, C = self.channels
         cdef bint numpy_out, two_d
+        cdef const char *inp
+        cdef object keep = None
         self._enter()
         try:
             if self._f32:
@@ -253,6 +270,8 @@ cdef class Resampler:
                 n = n_samples // C
                 if <size_t>n > VDSP_RESAMPLE_MAX_CALL:
                     raise InvalidArgumentError(f"pcm: {n} frames is more than one call takes")
+                keep = _aligned_copy(&src, 4 if self._f32 else 2)
+                inp = <const char *>src.buf if keep is None else PyBytes_AS_STRING(keep)
                 cap = vdsp_resampler_max_output(self._r, <size_t>n)
                 numpy_out = self._f32 or src.itemsize != 1
                 two_d = src.ndim == 2
@@ -271,6 +290,7 @@ cdef class Resampler:
                                                       f"has {have}")
                     else:
                         acquire_out(out, &dst, <Py_ssize_t>cap * C, 2, "out")
+                    _check_out_aligned(&dst, 4 if self._f32 else 2)
                     data = <char *>dst.buf
                     result = cap
                 try:
@@ -278,20 +298,20 @@ cdef class Resampler:
                         if n >= GIL_RELEASE_FRAMES:
                             with nogil:
                                 st = vdsp_resampler_process_f32(
-                                    self._r, <const float *>src.buf, n, <float *>data, cap,
+                                    self._r, <const float *>inp, n, <float *>data, cap,
                                     &n_out)
                         else:
                             st = vdsp_resampler_process_f32(
-                                self._r, <const float *>src.buf, n, <float *>data, cap, &n_out)
+                                self._r, <const float *>inp, n, <float *>data, cap, &n_out)
                     else:
                         if n >= GIL_RELEASE_FRAMES:
                             with nogil:
                                 st = vdsp_resampler_process_i16(
-                                    self._r, <const int16_t *>src.buf, n, <int16_t *>data, cap,
+                                    self._r, <const int16_t *>inp, n, <int16_t *>data, cap,
                                     &n_out)
                         else:
                             st = vdsp_resampler_process_i16(
-                                self._r, <const int16_t *>src.buf, n, <int16_t *>data, cap,
+                                self._r, <const int16_t *>inp, n, <int16_t *>data, cap,
                                 &n_out)
                 finally:
                     if out is not None:
@@ -343,6 +363,7 @@ cdef class Resampler:
                         raise BufferTooSmallError(f"out: needs {cap * C} samples, has {have}")
                 else:
                     acquire_out(out, &dst, <Py_ssize_t>cap * C, 2, "out")
+                _check_out_aligned(&dst, 4 if self._f32 else 2)
                 data = <char *>dst.buf
                 result = cap
             try:
@@ -403,6 +424,8 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
     cdef int st = 0, q
     cdef char *tmp = NULL
     cdef char *data = NULL
+    cdef const char *inp
+    cdef object keep = None
     cdef size_t es
     _check_rate(in_rate_hz, "in_rate_hz")
     _check_rate(out_rate_hz, "out_rate_hz")
@@ -431,6 +454,8 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
         n = n_samples // C
         if <size_t>n > VDSP_RESAMPLE_MAX_CALL:
             raise InvalidArgumentError(f"pcm: {n} frames is too long")
+        keep = _aligned_copy(&src, es)
+        inp = <const char *>src.buf if keep is None else PyBytes_AS_STRING(keep)
         check(vdsp_resampler_create(&r, in_rate_hz, out_rate_hz, q, channels), "resample")
         D = vdsp_resampler_latency(r)
         g = math.gcd(in_rate_hz, out_rate_hz)
@@ -452,12 +477,12 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
             else:
                 result = new_output(<Py_ssize_t>(final * C), 2, src.itemsize != 1, &data)
             with nogil:
-                st = _proc(r, f32, <const char *>src.buf, n1, tmp, tmp_cap, &got1)
+                st = _proc(r, f32, inp, n1, tmp, tmp_cap, &got1)
                 if st == 0:
                     if got1 >= <size_t>D:
                         pos = got1 - D
                         memcpy(data, tmp + D * fb, pos * fb)
-                        st = _proc(r, f32, <const char *>src.buf + n1 * fb, n - n1,
+                        st = _proc(r, f32, inp + n1 * fb, n - n1,
                                    data + pos * fb, final - pos, &got2)
                         if st == 0:
                             pos += got2

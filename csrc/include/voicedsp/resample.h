@@ -7,7 +7,7 @@
  * not depend on its configuration). Any other rate gives VDSP_ERR_UNSUPPORTED_RATE.
  *
  * Units: every count is in FRAMES (one sample per channel); buffers hold frames x channels
- * values, interleaved. int16 samples are full scale at -32768..32767, float samples at
+ * values, interleaved, aligned for their type (as any int16_t / float pointer in C). int16 samples are full scale at -32768..32767, float samples at
  * -1.0..1.0 (float output is not clipped; int16 output is rounded to nearest and saturated).
  *
  * Framing contract (the same for every chunking of the input):
