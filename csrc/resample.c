@@ -375,6 +375,61 @@ static void filter_run(const float *restrict coef, size_t T, const float *restri
     }
 }
 
+/* Integer downsampling (L == 1): every output uses the one row, so two outputs (windows q
+ * apart) share each coefficient load. Per output, the same operations in the same order as
+ * dot(), so results do not depend on how outputs pair up. */
+#define DOT2_STEP(acc0, acc1, off)                   \
+    do {                                             \
+        VF8_MAC(acc0, c + k + (off), x0 + k + (off)); \
+        VF8_MAC(acc1, c + k + (off), x1 + k + (off)); \
+    } while (0)
+
+static inline void dot2(const float *restrict c, const float *restrict x0,
+                        const float *restrict x1, size_t n, float *restrict y0,
+                        float *restrict y1) {
+    VF8_ZERO(a0);
+    VF8_ZERO(a1);
+    VF8_ZERO(a2);
+    VF8_ZERO(a3);
+    VF8_ZERO(b0);
+    VF8_ZERO(b1);
+    VF8_ZERO(b2);
+    VF8_ZERO(b3);
+    size_t k = 0;
+    for (; k + 4 * LANES <= n; k += 4 * LANES) {
+        DOT2_STEP(a0, b0, 0);
+        DOT2_STEP(a1, b1, LANES);
+        DOT2_STEP(a2, b2, 2 * LANES);
+        DOT2_STEP(a3, b3, 3 * LANES);
+    }
+    if (k + 2 * LANES <= n) {
+        DOT2_STEP(a0, b0, 0);
+        DOT2_STEP(a1, b1, LANES);
+        k += 2 * LANES;
+    }
+    if (k < n) DOT2_STEP(a2, b2, 0);
+    VF8_ADD(a0, a1);
+    VF8_ADD(a2, a3);
+    VF8_ADD(a0, a2);
+    VF8_ADD(b0, b1);
+    VF8_ADD(b2, b3);
+    VF8_ADD(b0, b2);
+    float s[LANES], t[LANES];
+    VF8_STORE(s, a0);
+    VF8_STORE(t, b0);
+    *y0 = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    *y1 = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+VDSP_CLONES
+static void filter_run_down(const float *restrict coef, size_t T, const float *restrict x,
+                            size_t rd, unsigned q, size_t k, float *restrict y, size_t stride) {
+    size_t j = 0;
+    for (; j + 2 <= k; j += 2, rd += 2 * (size_t)q)
+        dot2(coef, x + rd, x + rd + q, T, &y[j * stride], &y[(j + 1) * stride]);
+    if (j < k) y[j * stride] = dot(coef, x + rd, T);
+}
+
 /* Integer upsampling (M == 1): the L outputs of input position rd use phases 0..L-1 of the
  * same window, and one phase over consecutive positions is a plain FIR, so up to GROUP
  * positions are computed together: one broadcast tap times GROUP contiguous samples, four
@@ -449,6 +504,8 @@ static void compute(vdsp_resampler *r, size_t k) {
         if (r->M == 1 && r->L > 1)
             filter_run_up(r->coef, r->taps, r->first_tap, x, r->phase, r->rd, r->L, k,
                           r->scratch + ch, C);
+        else if (r->L == 1)
+            filter_run_down(r->coef, r->taps, x, r->rd, r->q, k, r->scratch + ch, C);
         else
             filter_run(r->coef, r->taps, x, r->phase, r->rd, r->L, r->q, r->rem, k,
                        r->scratch + ch, C);
