@@ -107,36 +107,43 @@ static int64_t floor_div(int64_t a, int64_t b) {
     return (a % b != 0 && a < 0) ? d - 1 : d;
 }
 
-static double bessel_i0(double x) {
-    double sum = 1.0, term = 1.0, y = x * x / 4.0;
-    for (int k = 1; k < 200; k++) {
-        term *= y / ((double)k * k);
+#define I0_TERMS 64  /* enough for the Kaiser betas used (<= 20) */
+
+typedef struct {
+    const double *g;
+    int n;
+    double inv_i0_beta;
+    double inv_k2[I0_TERMS];  /* 1 / k^2: the series below then needs no division */
+} proto_t;
+
+/* Modified Bessel function I0(2 sqrt(y)) = sum_k y^k / (k!)^2. */
+static double bessel_i0_y(const proto_t *pr, double y) {
+    double sum = 1.0, term = 1.0;
+    for (int k = 1; k < I0_TERMS; k++) {
+        term *= y * pr->inv_k2[k];
         sum += term;
         if (term < sum * 1e-17) break;
     }
     return sum;
 }
 
-typedef struct {
-    const double *g;
-    int n;
-    double i0_beta;
-} proto_t;
-
-/* The continuous kernel at time t, in units of 1/fl (fl = the lower rate), centred on 0. */
+/* The continuous kernel at time t, in units of 1/fl (fl = the lower rate), centred on 0:
+ * sum_n g[n] k(t OS + c - n), k(x) = sinc(x) I0(beta sqrt(1 - (x/hw)^2)) / I0(beta). */
 static double kernel(const proto_t *pr, double t) {
     const double hw = VDSP_RS_INTERP_HALF_WIDTH, beta = VDSP_RS_INTERP_BETA;
     double tr = t * VDSP_RS_OS + (pr->n - 1) / 2.0;
     long lo = (long)ceil(tr - hw), hi = (long)floor(tr + hw);
     if (lo < 0) lo = 0;
     if (hi > pr->n - 1) hi = pr->n - 1;
+    double s0 = sin(M_PI * tr);  /* sin(pi (tr - n)) = (-1)^n sin(pi tr): one sin per call */
     double acc = 0.0;
     for (long n = lo; n <= hi; n++) {
         double x = tr - (double)n;
         double u = x / hw;
         if (u * u >= 1.0) continue;
-        double s = x == 0.0 ? 1.0 : sin(M_PI * x) / (M_PI * x);
-        acc += pr->g[n] * s * bessel_i0(beta * sqrt(1.0 - u * u)) / pr->i0_beta;
+        double s = x == 0.0 ? 1.0 : ((n & 1) ? -s0 : s0) / (M_PI * x);
+        acc += pr->g[n] * s * bessel_i0_y(pr, beta * beta * (1.0 - u * u) / 4.0) *
+               pr->inv_i0_beta;
     }
     return acc;
 }
@@ -204,7 +211,9 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         pr.g = vdsp_rs_alias_free;
         pr.n = VDSP_RS_ALIAS_FREE_TAPS;
     }
-    pr.i0_beta = bessel_i0(VDSP_RS_INTERP_BETA);
+    for (int k = 1; k < I0_TERMS; k++) pr.inv_k2[k] = 1.0 / ((double)k * k);
+    pr.inv_k2[0] = 0.0;
+    pr.inv_i0_beta = 1.0 / bessel_i0_y(&pr, VDSP_RS_INTERP_BETA * VDSP_RS_INTERP_BETA / 4.0);
 
     unsigned g = gcd_u((unsigned)in_rate_hz, (unsigned)out_rate_hz);
     unsigned L = (unsigned)out_rate_hz / g, M = (unsigned)in_rate_hz / g;
