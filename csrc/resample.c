@@ -135,13 +135,14 @@ static double kernel(const proto_t *pr, double t) {
     long lo = (long)ceil(tr - hw), hi = (long)floor(tr + hw);
     if (lo < 0) lo = 0;
     if (hi > pr->n - 1) hi = pr->n - 1;
-    double s0 = sin(M_PI * tr);  /* sin(pi (tr - n)) = (-1)^n sin(pi tr): one sin per call */
     double acc = 0.0;
     for (long n = lo; n <= hi; n++) {
         double x = tr - (double)n;
         double u = x / hw;
         if (u * u >= 1.0) continue;
-        double s = x == 0.0 ? 1.0 : ((n & 1) ? -s0 : s0) / (M_PI * x);
+        /* sin of the small argument: x may be a rounding error away from an integer, where
+         * sin(pi tr) of the large tr would lose the digits that matter */
+        double s = x == 0.0 ? 1.0 : sin(M_PI * x) / (M_PI * x);
         acc += pr->g[n] * s * bessel_i0_y(pr, beta * beta * (1.0 - u * u) / 4.0) *
                pr->inv_i0_beta;
     }
