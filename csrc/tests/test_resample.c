@@ -205,6 +205,44 @@ static void test_reset_and_channels(void) {
     vdsp_resampler_destroy(s);
 }
 
+/* Least-squares fit of a sine and a cosine at f with time measured from j - latency: a pure
+ * delay of `latency` leaves a gain within the pass-band ripple and no cosine part. */
+static void check_tone(int fi, int fo, int quality) {
+    static float tone[NIN];
+    vdsp_resampler *r;
+    size_t n = 0;
+    double f = 0.3 * (fi < fo ? fi : fo) / 2.0;
+    size_t n_in = (size_t)fi / 20;  /* 50 ms */
+    for (size_t i = 0; i < n_in; i++) tone[i] = (float)(0.5 * sin(2 * M_PI * f * i / fi));
+    CHECK(vdsp_resampler_create(&r, fi, fo, quality, 1) == VDSP_OK, "create");
+    CHECK(vdsp_resampler_process_f32(r, tone, n_in, got32, NOUT, &n) == VDSP_OK, "tone");
+    int d = vdsp_resampler_latency(r);
+    size_t j0 = (size_t)fo / 100;  /* skip 10 ms of start-up */
+    double ss = 0, cc = 0, sc = 0, sy = 0, cy = 0;
+    for (size_t j = j0; j < n; j++) {
+        double w = 2 * M_PI * f * ((double)j - d) / fo, sj = sin(w), cj = cos(w);
+        ss += sj * sj;
+        cc += cj * cj;
+        sc += sj * cj;
+        sy += sj * got32[j];
+        cy += cj * got32[j];
+    }
+    double det = ss * cc - sc * sc, ga = (sy * cc - cy * sc) / det, gb = (cy * ss - sy * sc) / det;
+    double err = 0, sig = 0;
+    for (size_t j = j0; j < n; j++) {
+        double w = 2 * M_PI * f * ((double)j - d) / fo;
+        double fit = ga * sin(w) + gb * cos(w);
+        err += (got32[j] - fit) * (got32[j] - fit);
+        sig += fit * fit;
+    }
+    double gain_db = 20 * log10(sqrt(ga * ga + gb * gb) / 0.5), snr = 10 * log10(sig / err);
+    CHECK(fabs(gain_db) < 0.1, "%d->%d q%d: gain %.4f dB at %.0f Hz", fi, fo, quality, gain_db, f);
+    CHECK(fabs(gb / ga) < 1e-4, "%d->%d q%d: phase %.2e rad, the delay is not `latency`", fi, fo,
+          quality, gb / ga);
+    CHECK(snr > 90.0, "%d->%d q%d: SINAD %.1f dB at %.0f Hz", fi, fo, quality, snr, f);
+    vdsp_resampler_destroy(r);
+}
+
 static void test_signal(void) {
     /* DC: unity gain, no ripple at the output rate */
     vdsp_resampler *r;
@@ -218,36 +256,11 @@ static void test_signal(void) {
     CHECK(bad == 0, "%d DC samples off", bad);
     vdsp_resampler_destroy(r);
 
-    /* 1 kHz at 8 -> 16 kHz against the ideal sine delayed by `latency` */
-    static float tone[4000];
-    for (int i = 0; i < 4000; i++) tone[i] = (float)(0.5 * sin(2 * M_PI * 1000.0 * i / 8000.0));
-    CHECK(vdsp_resampler_create(&r, 8000, 16000, 0, 1) == VDSP_OK, "create");
-    CHECK(vdsp_resampler_process_f32(r, tone, 4000, got32, NOUT, &n) == VDSP_OK, "tone");
-    /* least-squares fit of a sine and a cosine at 1 kHz with time measured from j - latency:
-     * a pure delay of `latency` leaves gain ~1 (the pass-band ripple) and no cosine part */
-    int d = vdsp_resampler_latency(r);
-    double ss = 0, cc = 0, sc = 0, sy = 0, cy = 0;
-    for (size_t j = 1000; j < n; j++) {
-        double w = 2 * M_PI * 1000.0 * ((double)j - d) / 16000.0, sj = sin(w), cj = cos(w);
-        ss += sj * sj;
-        cc += cj * cj;
-        sc += sj * cj;
-        sy += sj * got32[j];
-        cy += cj * got32[j];
-    }
-    double det = ss * cc - sc * sc, ga = (sy * cc - cy * sc) / det, gb = (cy * ss - sy * sc) / det;
-    double err = 0, sig = 0;
-    for (size_t j = 1000; j < n; j++) {
-        double w = 2 * M_PI * 1000.0 * ((double)j - d) / 16000.0;
-        double fit = ga * sin(w) + gb * cos(w);
-        err += (got32[j] - fit) * (got32[j] - fit);
-        sig += fit * fit;
-    }
-    double gain_db = 20 * log10(sqrt(ga * ga + gb * gb) / 0.5);
-    CHECK(fabs(gain_db) < 0.1, "1 kHz gain %.4f dB", gain_db);
-    CHECK(fabs(gb / ga) < 1e-4, "1 kHz phase %.2e rad: the delay is not `latency`", gb / ga);
-    CHECK(10 * log10(sig / err) > 90.0, "1 kHz SINAD %.1f dB", 10 * log10(sig / err));
-    vdsp_resampler_destroy(r);
+    /* every pair, both qualities: a tone at 0.3 x the lower Nyquist frequency against the
+     * ideal sine delayed by `latency` */
+    for (int quality = 0; quality < 2; quality++)
+        for (int a = 0; a < NRATES; a++)
+            for (int b = 0; b < NRATES; b++) check_tone(RATES[a], RATES[b], quality);
 }
 
 int main(void) {
