@@ -78,8 +78,13 @@ size_t vdsp_resampler_max_output(const vdsp_resampler *r, size_t n_in);
 /* Exact number of frames the next flush will return (latency, or latency + 1). */
 size_t vdsp_resampler_flush_output(const vdsp_resampler *r);
 
-/* Largest n_in accepted by one process call (2^40 frames). */
+/* Largest n_in accepted by one process call: 2^40 frames (2^28 where size_t is 32 bits), so
+ * that n_in x the rate factor cannot overflow. */
+#if SIZE_MAX > 0xFFFFFFFFu
 #define VDSP_RESAMPLE_MAX_CALL ((size_t)1 << 40)
+#else
+#define VDSP_RESAMPLE_MAX_CALL ((size_t)1 << 28)
+#endif
 
 /* Resample a chunk.
  *   r             (in/out) the resampler.
