@@ -12,8 +12,9 @@
  * contiguous history samples.
  *
  * D (the latency) is the smallest integer for which every output that the framing contract
- * releases (floor(N * L / M) after N inputs) has all its taps inside the input seen so far;
- * h is symmetric, so the group delay is exactly D output frames.
+ * releases (floor(N * L / M) after N inputs) has all its taps inside the input seen so far
+ * (rounded up to whole input samples for integer upsampling, see filter_run_up); h is
+ * symmetric, so the group delay is exactly D output frames.
  *
  * History is kept as float (int16 scaled by 2^-15, exact) per channel in one linear buffer:
  * input is appended in blocks of up to BLOCK frames, outputs are computed, then the samples no
