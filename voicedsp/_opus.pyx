@@ -110,6 +110,31 @@ cdef inline bint _aligned(const void *p) noexcept nogil:
 # ---- encoder ----------------------------------------------------------------------------------
 
 cdef class OpusEncoder:
+    """Opus encoder: int16 PCM frames in, one packet per frame out.
+
+    Parameters
+    ----------
+    sample_rate_hz : int
+        8000, 12000, 16000, 24000 or 48000.
+    channels : int
+        1 or 2 (stereo PCM is interleaved).
+    application : {"voip", "audio", "restricted_lowdelay"}
+        What libopus optimises for: speech, general audio, or CELT-only lowest delay.
+    bitrate, complexity, vbr, inband_fec, packet_loss_perc, dtx
+        Initial controls (see the properties); None keeps libopus's default.
+
+    Raises
+    ------
+    UnsupportedRateError, InvalidArgumentError
+        With the legal values in the message.
+
+    Notes
+    -----
+    One encoder per stream; distinct encoders may run on distinct threads at once (encode
+    releases the GIL). Using one encoder from two threads at the same time raises
+    ``StateError`` instead of corrupting it.
+    """
+
     cdef vdsp_opus_encoder *_enc
     cdef readonly int sample_rate_hz
     cdef readonly int channels
@@ -159,6 +184,28 @@ cdef class OpusEncoder:
         return 0
 
     def encode(self, pcm, *, max_packet_bytes=None):
+        """Encode one frame.
+
+        Parameters
+        ----------
+        pcm : bytes-like or numpy.ndarray of int16
+            ``n * channels`` samples, interleaved, where n (samples per channel) is a legal
+            Opus frame: 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms at ``sample_rate_hz``.
+        max_packet_bytes : int, optional
+            Cap on the packet size, 3..7656 (default 7656: no cap in practice).
+
+        Returns
+        -------
+        bytes
+            The packet (1-2 bytes with DTX on means "nothing to send").
+
+        Raises
+        ------
+        FrameSizeError
+            pcm is not a legal frame (the message lists the legal sample counts).
+        InvalidTypeError, InvalidArgumentError
+            Wrong dtype, non-contiguous array, bad max_packet_bytes.
+        """
         cdef Py_buffer view
         cdef const char *data
         cdef Py_ssize_t size
@@ -206,6 +253,7 @@ cdef class OpusEncoder:
         return PyBytes_FromStringAndSize(<char *>self._packet, written)
 
     def reset(self):
+        """Return to the freshly created state (a new stream), keeping the controls."""
         self._enter()
         status = vdsp_opus_encoder_reset(self._enc)
         self._busy = False
@@ -213,10 +261,15 @@ cdef class OpusEncoder:
 
     @property
     def application(self):
+        """``"voip"``, ``"audio"`` or ``"restricted_lowdelay"`` (fixed at creation)."""
         return _APP_NAMES[self._application]
 
     @property
     def latency(self):
+        """Algorithmic delay in samples per channel: 6.5 ms (2.5 ms for restricted_lowdelay).
+
+        The decoded signal lags the encoder's input by this much; the decoder adds none.
+        """
         return vdsp_opus_encoder_latency(self._enc)
 
     cdef int _get(self, int control):
@@ -237,6 +290,8 @@ cdef class OpusEncoder:
 
     @property
     def bitrate(self):
+        """Target bitrate in bit/s. Set an int 500..512000, ``"auto"`` or ``"max"``; reads
+        back the value in effect (libopus caps it at 300000 per channel)."""
         return self._get(VDSP_OPUS_BITRATE)
 
     @bitrate.setter
@@ -252,6 +307,7 @@ cdef class OpusEncoder:
 
     @property
     def complexity(self):
+        """CPU/quality trade-off, 0..10 (libopus's default: 9 in 1.3, 10 before)."""
         return self._get(VDSP_OPUS_COMPLEXITY)
 
     @complexity.setter
@@ -260,6 +316,7 @@ cdef class OpusEncoder:
 
     @property
     def vbr(self):
+        """True for variable bitrate (the default), False for constant bitrate."""
         return bool(self._get(VDSP_OPUS_VBR))
 
     @vbr.setter
@@ -268,6 +325,9 @@ cdef class OpusEncoder:
 
     @property
     def inband_fec(self):
+        """Carry a low-rate copy of the previous frame (SILK and hybrid modes) so that a
+        decoder can recover one lost packet from the next: ``decode(next, fec=True)``.
+        Takes effect only with ``packet_loss_perc`` > 0."""
         return bool(self._get(VDSP_OPUS_INBAND_FEC))
 
     @inband_fec.setter
@@ -277,6 +337,7 @@ cdef class OpusEncoder:
 
     @property
     def packet_loss_perc(self):
+        """Expected packet loss in percent, 0..100: how much bitrate FEC may spend."""
         return self._get(VDSP_OPUS_PACKET_LOSS_PERC)
 
     @packet_loss_perc.setter
@@ -285,6 +346,7 @@ cdef class OpusEncoder:
 
     @property
     def dtx(self):
+        """Discontinuous transmission: in silence, emit 1-2 byte packets (not to be sent)."""
         return bool(self._get(VDSP_OPUS_DTX))
 
     @dtx.setter
@@ -301,6 +363,24 @@ cdef int _flag(object value, str name) except -1:
 # ---- decoder ----------------------------------------------------------------------------------
 
 cdef class OpusDecoder:
+    """Opus decoder: packets in, int16 PCM out, with loss concealment and in-band FEC.
+
+    Parameters
+    ----------
+    sample_rate_hz : int
+        Output rate, 8000, 12000, 16000, 24000 or 48000 (any packet decodes at any rate).
+    channels : int
+        Output channels, 1 or 2 (any packet decodes to either).
+
+    Notes
+    -----
+    Output size follows the packet: a 20 ms packet gives ``sample_rate_hz // 50`` samples
+    per channel, a 60 ms one three times that; ``packet_samples`` tells before decoding.
+    A refused packet (``CorruptPacketError``) leaves the decoder exactly as it was. Opus
+    carries no checksum, so garbage with valid framing decodes to noise without an error.
+    Thread-safety as for :class:`OpusEncoder`.
+    """
+
     cdef vdsp_opus_decoder *_dec
     cdef readonly int sample_rate_hz
     cdef readonly int channels
@@ -328,6 +408,38 @@ cdef class OpusDecoder:
 
     def decode(self, packet, out=None, *, bint fec=False, n_samples=None,
                bint as_numpy=False):
+        """Decode one packet, conceal a lost one, or recover a lost one from FEC.
+
+        Parameters
+        ----------
+        packet : bytes-like or None
+            An Opus packet; ``None`` for a lost packet (same as :meth:`conceal`).
+        out : writable buffer, optional
+            Receives the PCM (int16 array or bytes-like with room for it); the call then
+            returns the number of samples per channel written.
+        fec : bool
+            Do not decode ``packet`` itself: recover the packet lost just BEFORE it from the
+            FEC data it carries (falls back to concealment if it has none). Decode
+            ``packet`` normally afterwards.
+        n_samples : int, optional
+            With ``fec`` or ``packet=None``: the lost packet's duration in samples per
+            channel (a multiple of 2.5 ms); default the packet's / the last packet's.
+        as_numpy : bool
+            Return a numpy int16 array instead of bytes.
+
+        Returns
+        -------
+        bytes or numpy.ndarray or int
+            Interleaved native-endian int16 PCM, ``n * channels`` values; or, with
+            ``out``, n, the samples per channel written.
+
+        Raises
+        ------
+        CorruptPacketError
+            Empty, truncated or malformed packet (also a ValueError); nothing is consumed.
+        BufferTooSmallError
+            ``out`` is too small; nothing is consumed.
+        """
         cdef Py_buffer view
         if type(packet) is bytes:
             return self._decode(<const uint8_t *>PyBytes_AS_STRING(packet),
@@ -409,6 +521,21 @@ cdef class OpusDecoder:
         return need
 
     def conceal(self, n_samples=None, out=None, *, bint as_numpy=False):
+        """Synthesise audio for one lost packet (packet loss concealment).
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Samples per channel to produce: the lost packet's duration, a multiple of
+            2.5 ms up to 120 ms. Default: the last packet's duration (20 ms before any).
+        out, as_numpy
+            As for :meth:`decode`.
+
+        Returns
+        -------
+        bytes or numpy.ndarray or int
+            As for :meth:`decode`.
+        """
         cdef int n, status
         cdef char *buf
         cdef Py_buffer dst
@@ -448,6 +575,10 @@ cdef class OpusDecoder:
         return result
 
     def packet_samples(self, packet):
+        """Samples per channel that decoding ``packet`` gives, from its header alone.
+
+        Raises ``CorruptPacketError`` for an empty packet or an impossible header.
+        """
         cdef Py_buffer view
         cdef int n = 0, status
         acquire_bytes(packet, &view, "packet")
@@ -462,13 +593,16 @@ cdef class OpusDecoder:
 
     @property
     def last_packet_samples(self):
+        """Duration of the last packet decoded or concealed, in samples per channel."""
         return vdsp_opus_decoder_last_packet_samples(self._dec)
 
     @property
     def latency(self):
+        """0: the decoder adds no delay (the codec's delay is the encoder's latency)."""
         return 0
 
     def reset(self):
+        """Return to the freshly created state (a new stream)."""
         self._enter()
         status = vdsp_opus_decoder_reset(self._dec)
         self._busy = False
@@ -476,6 +610,29 @@ cdef class OpusDecoder:
 
 
 def opus_packet_info(packet, int sample_rate_hz=48000):
+    """Read a packet's header and framing without decoding it.
+
+    Parameters
+    ----------
+    packet : bytes-like
+    sample_rate_hz : int
+        The rate at which ``samples_per_frame`` and ``n_samples`` are counted.
+
+    Returns
+    -------
+    OpusPacketInfo
+        ``n_frames`` (1..48), ``samples_per_frame`` and ``n_samples`` (per channel),
+        ``duration_ms``, ``channels`` coded in the packet (1 or 2), ``bandwidth``
+        ("narrowband", "mediumband", "wideband", "superwideband", "fullband") and
+        ``bandwidth_hz`` (4000..20000, the audio band's upper edge), ``mode``
+        ("silk", "hybrid" or "celt").
+
+    Raises
+    ------
+    CorruptPacketError
+        The framing is invalid (the whole framing is checked: a packet this accepts is one
+        :meth:`OpusDecoder.decode` accepts).
+    """
     cdef Py_buffer view
     cdef vdsp_opus_packet_info info
     cdef int status
