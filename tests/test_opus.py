@@ -60,8 +60,9 @@ def speech(rate, directory):
         if not wav.exists():
             subprocess.run(["espeak-ng", "-w", str(wav), SPEECH_TEXT], check=True)
         raw = directory / f"speech_{rate}.raw"
-        subprocess.run(["sox", str(wav), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed",
-                        "-L", "-t", "raw", str(raw)], check=True)
+        # -D: no dither, so the input is the same on every run
+        subprocess.run(["sox", "-D", "-G", str(wav), "-r", str(rate), "-c", "1", "-b", "16",
+                        "-e", "signed", "-L", "-t", "raw", str(raw)], check=True)
         pcm = np.fromfile(raw, dtype="<i2").astype(np.int16)
     else:
         pcm = _synthetic_speech(rate)
