@@ -304,5 +304,16 @@ int vdsp_opus_packet_inspect(const uint8_t *packet, size_t packet_bytes, int sam
     int config = toc >> 3;
     info->mode = config < 12 ? VDSP_OPUS_MODE_SILK
                  : config < 16 ? VDSP_OPUS_MODE_HYBRID : VDSP_OPUS_MODE_CELT;
+    info->has_fec = 0;
+    if (info->mode != VDSP_OPUS_MODE_CELT && sizes[0] > 0) {
+        /* The SILK layer opens with flags coded at probability 1/2, which the range coder
+         * stores as plain leading bits (RFC 6716 4.2.3): per channel, one VAD flag per
+         * 20 ms SILK frame, then the LBRR (FEC) flag; the side channel's follow the mid's. */
+        int ms = opus_packet_get_samples_per_frame(packet, 48000) / 48;
+        int n_silk = ms <= 20 ? 1 : ms / 20;
+        int first = frames[0][0];
+        info->has_fec = (first >> (7 - n_silk)) & 1;
+        if (info->channels == 2) info->has_fec |= (first >> (6 - 2 * n_silk)) & 1;
+    }
     return VDSP_OK;
 }

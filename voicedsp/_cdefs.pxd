@@ -53,6 +53,7 @@ cdef extern from "voicedsp/opus.h" nogil:
         int channels
         int bandwidth_hz
         int mode
+        int has_fec
     ctypedef struct vdsp_opus_encoder:
         pass
     ctypedef struct vdsp_opus_decoder:

@@ -24,6 +24,7 @@ class OpusPacketInfo(NamedTuple):
     bandwidth: Literal["narrowband", "mediumband", "wideband", "superwideband", "fullband"]
     bandwidth_hz: int
     mode: Literal["silk", "hybrid", "celt"]
+    has_fec: bool
 
 def opus_packet_info(packet: _Packet, sample_rate_hz: int = 48000) -> OpusPacketInfo: ...
 

@@ -47,7 +47,8 @@ _MODES = {0: "silk", 1: "hybrid", 2: "celt"}
 
 OpusPacketInfo = namedtuple(
     "OpusPacketInfo",
-    "n_frames samples_per_frame n_samples duration_ms channels bandwidth bandwidth_hz mode")
+    "n_frames samples_per_frame n_samples duration_ms channels bandwidth bandwidth_hz mode "
+    "has_fec")
 OpusPacketInfo.__doc__ = """What an Opus packet's header says (see :func:`opus_packet_info`)."""
 
 
@@ -625,7 +626,8 @@ def opus_packet_info(packet, int sample_rate_hz=48000):
         ``duration_ms``, ``channels`` coded in the packet (1 or 2), ``bandwidth``
         ("narrowband", "mediumband", "wideband", "superwideband", "fullband") and
         ``bandwidth_hz`` (4000..20000, the audio band's upper edge), ``mode``
-        ("silk", "hybrid" or "celt").
+        ("silk", "hybrid" or "celt"), ``has_fec``: whether the packet carries in-band FEC
+        for the packet before it (so ``decode(packet, fec=True)`` can recover that one).
 
     Raises
     ------
@@ -648,4 +650,4 @@ def opus_packet_info(packet, int sample_rate_hz=48000):
     return OpusPacketInfo(info.n_frames, info.samples_per_frame, info.n_samples,
                           info.n_samples * 1000.0 / sample_rate_hz, info.channels,
                           _BANDWIDTHS[info.bandwidth_hz], info.bandwidth_hz,
-                          _MODES[info.mode])
+                          _MODES[info.mode], bool(info.has_fec))

@@ -219,6 +219,13 @@ static void test_fec_and_info(void) {
           info.channels, info.mode, info.bandwidth_hz);
     CHECK(vdsp_opus_packet_inspect(packets[10], (size_t)packet_len[10], 16000, &info) == VDSP_OK &&
               info.n_samples == 320, "info at 16 kHz");
+    int with_fec = 0;
+    for (int f = 0; f < n_frames; f++) {
+        CHECK(vdsp_opus_packet_inspect(packets[f], (size_t)packet_len[f], 16000, &info) ==
+                  VDSP_OK, "inspect %d", f);
+        with_fec += info.has_fec;
+    }
+    CHECK(with_fec > n_frames / 2, "%d of %d packets carry FEC", with_fec, n_frames);
     CHECK(vdsp_opus_packet_inspect(packets[10], 0, 16000, &info) == VDSP_ERR_CORRUPT_PACKET, "0");
     CHECK(vdsp_opus_packet_inspect(packets[10], 1, 44100, &info) == VDSP_ERR_UNSUPPORTED_RATE, "r");
 

@@ -76,6 +76,8 @@ typedef struct vdsp_opus_packet_info {
     int channels;          /* 1 or 2: the channels CODED in the packet (any decoder takes it) */
     int bandwidth_hz;      /* one of VDSP_OPUS_BW_* */
     int mode;              /* one of VDSP_OPUS_MODE_* */
+    int has_fec;           /* 1 if the first frame carries in-band FEC (LBRR) data for the
+                              packet before this one, i.e. decode_fec can recover it */
 } vdsp_opus_packet_info;
 
 typedef struct vdsp_opus_encoder vdsp_opus_encoder;
