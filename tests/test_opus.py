@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -527,6 +528,48 @@ def test_threads_with_their_own_codecs_match_one_thread(speech_dir):
         t.join()
     for i, r in enumerate(results):
         assert r == expected[i % len(configs)], i
+
+
+@pytest.mark.parametrize("which", ["encoder", "decoder"])
+def test_calls_release_the_gil_and_one_codec_refuses_two_threads(which):
+    # A worker thread calls the codec in a loop; the main thread calls the same codec. The
+    # main thread can only ever find it busy (StateError) if it got to run Python while the
+    # worker was inside the C call, i.e. if the call released the GIL. Unlike a timing test,
+    # a loaded machine can only make this slower, not wrong.
+    rng = np.random.default_rng(0)
+    pcm = rng.integers(-8000, 8000, 5760 * 2, dtype=np.int16)     # 120 ms stereo
+    enc = OpusEncoder(48000, 2, application="audio", complexity=10, bitrate=256000)
+    if which == "encoder":
+        call = lambda: enc.encode(pcm)  # noqa: E731
+    else:
+        packet = enc.encode(pcm)
+        dec = OpusDecoder(48000, 2)
+        call = lambda: dec.decode(packet)  # noqa: E731
+    stop = threading.Event()
+
+    def worker():
+        while not stop.is_set():
+            try:
+                call()
+            except voicedsp.StateError:
+                pass
+
+    th = threading.Thread(target=worker)
+    th.start()
+    refused = None
+    try:
+        deadline = time.monotonic() + 20
+        while refused is None and time.monotonic() < deadline:
+            try:
+                call()
+            except voicedsp.StateError as exc:
+                refused = exc
+    finally:
+        stop.set()
+        th.join()
+    assert refused is not None, "never saw the codec busy: the call holds the GIL"
+    assert isinstance(refused, RuntimeError) and "one " + which in str(refused)
+    assert len(call()) > 0     # still usable afterwards
 
 
 def _rss_bytes():
