@@ -97,10 +97,10 @@ cdef int _check_conceal_samples(int n_samples, int rate) except -1:
 
 cdef int _raise_packet(int status, Py_ssize_t size, str context) except -1:
     if size == 0:
-        raise_ctx = f"{context}: empty packet (0 bytes); for a lost packet call decode(None)"
+        where = f"{context}: empty packet (0 bytes); for a lost packet call decode(None)"
     else:
-        raise_ctx = f"{context}: packet of {size} bytes"
-    check(status, raise_ctx)
+        where = f"{context}: {size}-byte packet"
+    check(status, where)
     return 0
 
 
