@@ -16,6 +16,10 @@
  * An Opus frame lasts 2.5, 5, 10, 20, 40, 60, 80, 100 or 120 ms; vdsp_opus_frame_samples_ok()
  * tells whether a sample count is one of those at a given rate.
  *
+ * There is no flush: Opus returns every frame's packet at once. The encoder's lookahead
+ * (vdsp_opus_encoder_latency) is the only audio it holds; to get it out at the end of a
+ * stream, encode one more frame (of silence).
+ *
  * Thread-safety: distinct objects may be used on distinct threads at once; one object must not
  * be used by two threads at the same time. The stateless helpers are thread-safe.
  */
