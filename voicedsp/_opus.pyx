@@ -19,7 +19,6 @@ from voicedsp._cdefs cimport (VDSP_OPUS_APP_AUDIO, VDSP_OPUS_APP_RESTRICTED_LOWD
                               VDSP_OPUS_APP_VOIP, VDSP_OPUS_AUTO, VDSP_OPUS_BITRATE,
                               VDSP_OPUS_BITRATE_MAX, VDSP_OPUS_COMPLEXITY, VDSP_OPUS_DTX,
                               VDSP_OPUS_INBAND_FEC, VDSP_OPUS_MAX_PACKET_BYTES,
-                              VDSP_OPUS_MODE_CELT, VDSP_OPUS_MODE_HYBRID,
                               VDSP_OPUS_PACKET_LOSS_PERC, VDSP_OPUS_VBR, vdsp_opus_decoder,
                               vdsp_opus_decoder_conceal, vdsp_opus_decoder_create,
                               vdsp_opus_decoder_decode, vdsp_opus_decoder_decode_fec,
