@@ -20,7 +20,9 @@ INCLUDE = os.path.join(CSRC, "include")
 
 # System libraries found with pkg-config, linked into every extension (the wheel repair step
 # bundles them). Each entry: (pkg-config name, Debian package, Homebrew formula).
-PKG_CONFIG_DEPS = []
+PKG_CONFIG_DEPS = [
+    ("opus", "libopus-dev", "opus"),
+]
 
 MSVC = sys.platform == "win32"
 SANITIZE = os.environ.get("VOICEDSP_SANITIZE", "").strip()
