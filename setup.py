@@ -20,13 +20,21 @@ INCLUDE = os.path.join(CSRC, "include")
 
 # System libraries found with pkg-config, linked into every extension (the wheel repair step
 # bundles them). Each entry: (pkg-config name, Debian package, Homebrew formula).
-PKG_CONFIG_DEPS = []
+PKG_CONFIG_DEPS = [
+    ("opus", "libopus-dev", "opus"),
+]
 
 MSVC = sys.platform == "win32"
 SANITIZE = os.environ.get("VOICEDSP_SANITIZE", "").strip()
 
 
 def pkg_config(name, debian, brew):
+    # Where pkg-config does not exist (Windows), VOICEDSP_<NAME>_ROOT names a prefix with
+    # include/ and lib/ (e.g. a vcpkg installed/<triplet> directory).
+    root = os.environ.get(f"VOICEDSP_{name.upper()}_ROOT")
+    if root:
+        return [f"-I{os.path.join(root, 'include')}"], [f"-L{os.path.join(root, 'lib')}",
+                                                          f"-l{name}"]
     try:
         cflags = subprocess.check_output(["pkg-config", "--cflags", name], text=True)
         libs = subprocess.check_output(["pkg-config", "--libs", name], text=True)

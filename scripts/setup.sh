@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-APT_PACKAGES=(build-essential pkg-config libopus-dev espeak-ng sox patchelf
+APT_PACKAGES=(build-essential pkg-config libopus-dev espeak-ng sox
               asterisk-core-sounds-en asterisk-core-sounds-en-wav)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

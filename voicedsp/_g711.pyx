@@ -2,6 +2,7 @@
 """ITU-T G.711 mu-law / A-law codecs over the C core (see _g711.pyi for the API docs)."""
 
 from cpython.buffer cimport Py_buffer, PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int16_t, uint8_t
 
 from voicedsp._cdefs cimport (vdsp_g711_alaw_decode, vdsp_g711_alaw_encode,
@@ -29,6 +30,15 @@ cdef inline int _no_both(object out, bint as_numpy) except -1:
 cdef object _encode(encode_fn fn, object pcm, object out, bint as_numpy):
     cdef Py_buffer src, dst
     cdef char *data
+    cdef Py_ssize_t nbytes
+    if type(pcm) is bytes and out is None and not as_numpy:
+        # the per-frame case (bytes in, bytes out) skips the buffer protocol
+        nbytes = PyBytes_GET_SIZE(pcm)
+        if not (nbytes & 1) and nbytes < 2 * GIL_RELEASE_SAMPLES:
+            result = PyBytes_FromStringAndSize(NULL, nbytes >> 1)
+            fn(<const int16_t *>PyBytes_AS_STRING(pcm), nbytes >> 1,
+               <uint8_t *>PyBytes_AS_STRING(result))
+            return result
     _no_both(out, as_numpy)
     acquire_pcm16(pcm, &src, "pcm")
     cdef Py_ssize_t n = src.len >> 1
@@ -54,9 +64,17 @@ cdef object _encode(encode_fn fn, object pcm, object out, bint as_numpy):
 cdef object _decode(decode_fn fn, object codes, object out, bint as_numpy):
     cdef Py_buffer src, dst
     cdef char *data
+    cdef Py_ssize_t n
+    if type(codes) is bytes and out is None and not as_numpy:
+        n = PyBytes_GET_SIZE(codes)
+        if n < GIL_RELEASE_SAMPLES:
+            result = PyBytes_FromStringAndSize(NULL, 2 * n)
+            fn(<const uint8_t *>PyBytes_AS_STRING(codes), n,
+               <int16_t *>PyBytes_AS_STRING(result))
+            return result
     _no_both(out, as_numpy)
     acquire_bytes(codes, &src, "codes")
-    cdef Py_ssize_t n = src.len
+    n = src.len
     try:
         if out is None:
             result = new_output(n, 2, as_numpy, &data)
@@ -101,26 +119,120 @@ cdef object _convert(convert_fn fn, object codes, object out, bint as_numpy):
     return result
 
 
+_PCM_IN = """pcm : bytes-like or numpy.ndarray
+        16-bit signed PCM, native byte order: bytes, bytearray, memoryview (format ``B`` of
+        even length, or ``h``) or a C-contiguous ``numpy.int16`` array of any shape. Any sample
+        rate (the codec is per sample; the phone network uses 8000 Hz)."""
+
+_CODES_IN = """codes : bytes-like
+        G.711 codes, one byte per sample (bytes, bytearray, memoryview, numpy uint8...)."""
+
+_OUT = """out : writable buffer, optional
+        Write the result here instead of allocating: {what}. It must be C-contiguous and at
+        least as large as the result; only the first ``len(result)`` items are written.
+    as_numpy : bool, default False
+        Return a new numpy array ({dtype}) instead of bytes. Needs numpy."""
+
+_RETURNS = """Returns
+    -------
+    bytes or numpy.ndarray or int
+        The {what} ({size}), or the number of items written when ``out`` is given. Empty
+        input gives empty output."""
+
+_RAISES = """Raises
+    ------
+    InvalidTypeError (TypeError)
+        {types}
+    InvalidArgumentError (ValueError)
+        {values}
+    BufferTooSmallError (ValueError)
+        ``out`` is smaller than the result.
+
+    Notes
+    -----
+    Thread-safe; releases the GIL for inputs of 4096 samples or more."""
+
+
+def _doc(summary, inp, out_what, dtype, ret_what, size, types, values, extra=""):
+    return (f"{summary}\n\n    Parameters\n    ----------\n    {inp}\n    "
+            + _OUT.format(what=out_what, dtype=dtype) + extra + "\n\n    "
+            + _RETURNS.format(what=ret_what, size=size) + "\n\n    "
+            + _RAISES.format(types=types, values=values))
+
+
+_ENC_TYPES = "``pcm`` is not a buffer, or is an array of another dtype (float32, int32, " \
+    "big-endian int16...): convert explicitly."
+_ENC_VALUES = "``pcm`` has an odd byte count or is not C-contiguous."
+_DEC_TYPES = "``codes`` is not a bytes-like buffer of 1-byte items."
+
+
 def ulaw_encode(pcm, out=None, *, bint as_numpy=False, bint audioop_compatible=False):
     return _encode(vdsp_g711_ulaw_encode_audioop if audioop_compatible
                    else vdsp_g711_ulaw_encode, pcm, out, as_numpy)
+
+
+ulaw_encode.__doc__ = _doc(
+    "Encode 16-bit PCM to G.711 mu-law, bit-exact with ITU-T G.711 / G.191.",
+    _PCM_IN, "a writable bytes-like buffer", "uint8", "mu-law codes", "one byte per sample",
+    _ENC_TYPES, _ENC_VALUES,
+    "\n    audioop_compatible : bool, default False\n        Reproduce CPython's "
+    "``audioop.lin2ulaw`` instead, which differs from G.711 on\n        508 negative inputs "
+    "(it negates where G.711 takes the one's complement). For\n        migrations that must "
+    "match old recordings byte for byte.")
 
 
 def alaw_encode(pcm, out=None, *, bint as_numpy=False):
     return _encode(vdsp_g711_alaw_encode, pcm, out, as_numpy)
 
 
+alaw_encode.__doc__ = _doc(
+    "Encode 16-bit PCM to G.711 A-law (even bits inverted, as transmitted), bit-exact with "
+    "ITU-T G.711 / G.191.",
+    _PCM_IN, "a writable bytes-like buffer", "uint8", "A-law codes", "one byte per sample",
+    _ENC_TYPES, _ENC_VALUES)
+
+
 def ulaw_decode(codes, out=None, *, bint as_numpy=False):
     return _decode(vdsp_g711_ulaw_decode, codes, out, as_numpy)
+
+
+ulaw_decode.__doc__ = _doc(
+    "Decode G.711 mu-law codes to 16-bit PCM (the standard's decoder output values).",
+    _CODES_IN, "a writable numpy int16 array or bytes-like buffer of 2 bytes per sample",
+    "int16", "PCM samples", "2 bytes per code, native byte order", _DEC_TYPES,
+    "``codes`` is not C-contiguous.")
 
 
 def alaw_decode(codes, out=None, *, bint as_numpy=False):
     return _decode(vdsp_g711_alaw_decode, codes, out, as_numpy)
 
 
+alaw_decode.__doc__ = _doc(
+    "Decode G.711 A-law codes to 16-bit PCM (the standard's decoder output values).",
+    _CODES_IN, "a writable numpy int16 array or bytes-like buffer of 2 bytes per sample",
+    "int16", "PCM samples", "2 bytes per code, native byte order", _DEC_TYPES,
+    "``codes`` is not C-contiguous.")
+
+
 def ulaw_to_alaw(codes, out=None, *, bint as_numpy=False):
     return _convert(vdsp_g711_ulaw_to_alaw, codes, out, as_numpy)
 
 
+ulaw_to_alaw.__doc__ = _doc(
+    "Convert mu-law codes to A-law codes by G.711 Table 3, as trunks between the two laws "
+    "do.\n\n    The table differs from ``alaw_encode(ulaw_decode(codes))`` on 44 of the 256 "
+    "codes, by one\n    A-law level each time; ``out`` may be ``codes`` itself (in place).",
+    _CODES_IN, "a writable bytes-like buffer", "uint8", "A-law codes", "one byte per code",
+    _DEC_TYPES, "``codes`` is not C-contiguous.")
+
+
 def alaw_to_ulaw(codes, out=None, *, bint as_numpy=False):
     return _convert(vdsp_g711_alaw_to_ulaw, codes, out, as_numpy)
+
+
+alaw_to_ulaw.__doc__ = _doc(
+    "Convert A-law codes to mu-law codes by G.711 Table 4, as trunks between the two laws "
+    "do.\n\n    The table differs from ``ulaw_encode(alaw_decode(codes))`` on 32 of the 256 "
+    "codes, by one\n    mu-law level each time; ``out`` may be ``codes`` itself (in place).",
+    _CODES_IN, "a writable bytes-like buffer", "uint8", "mu-law codes", "one byte per code",
+    _DEC_TYPES, "``codes`` is not C-contiguous.")

@@ -70,8 +70,8 @@ class UnsupportedRateError(VoicedspError, ValueError):
     status = STATUS["VDSP_ERR_UNSUPPORTED_RATE"]
 
 
-class FrameSizeError(VoicedspError, ValueError):
-    """A frame length the component cannot take."""
+class FrameSizeError(InvalidArgumentError):
+    """A frame length the component cannot take (an InvalidArgumentError, so a ValueError)."""
 
     status = STATUS["VDSP_ERR_BAD_FRAME_SIZE"]
 
