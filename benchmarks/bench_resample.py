@@ -3,7 +3,8 @@ returns and quality, for voicedsp.Resampler and what people use instead.
 
     python benchmarks/bench_resample.py [--rounds N] [--png docs/resample_response.png]
 
-Contenders (each fed the same 20 ms chunks, timed in interleaved rounds, median reported):
+Contenders (each fed the same 20 ms chunks, timed in interleaved rounds in a rotating order,
+median reported):
   voicedsp bytes     voicedsp.Resampler, int16 bytes in -> bytes out (what a bridge passes)
   voicedsp np        the same with numpy int16 arrays
   voicedsp f32       dtype='float32', numpy float32
@@ -324,8 +325,10 @@ def time_chunks(classes, fi, fo, rounds, calls=400):
         for _ in range(50):
             o.step(d)
     per = [[] for _ in objs]
-    for _ in range(rounds):
-        for i, (o, d) in enumerate(zip(objs, data)):
+    order = list(range(len(objs)))
+    for rnd in range(rounds):
+        for i in order[rnd % len(order):] + order[:rnd % len(order)]:  # rotating order
+            o, d = objs[i], data[i]
             step = o.step
             t0 = time.perf_counter_ns()
             for _ in range(calls):
@@ -361,8 +364,10 @@ def one_shot(rounds):
             "scipy poly": lambda: signal.resample_poly(x, fo // g, fi // g),
         }
         times = {k: [] for k in funcs}
-        for _ in range(rounds):
-            for k, fn in funcs.items():
+        names = list(funcs)
+        for rnd in range(rounds):
+            for k in names[rnd % len(names):] + names[:rnd % len(names)]:
+                fn = funcs[k]
                 t0 = time.perf_counter_ns()
                 fn()
                 times[k].append((time.perf_counter_ns() - t0) / 1e6)
