@@ -25,7 +25,7 @@ class Resampler:
         Both are flat within +-0.1 dB up to 0.85 x the lower Nyquist frequency (3.4 kHz for
         8 kHz conversions) and reject images and aliases by >= 90 dB.
         ``'telephony'`` (default): the stop band starts at 1.15 x the lower Nyquist frequency,
-        for the least delay (1.75-1.875 ms for 8 kHz conversions, 0.875 ms for 48 <-> 16 kHz);
+        for the least delay (1.75-1.875 ms for 8 kHz conversions, 0.875-0.94 ms for 16 kHz ones);
         input between 0.85 and 1.15 x Nyquist is only partly rejected when downsampling (it
         lands between 0.85 x Nyquist and Nyquist). ``'alias_free'``: the stop band starts at
         the Nyquist frequency, nothing aliases, twice the delay and the work.
