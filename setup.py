@@ -101,7 +101,7 @@ extensions = [
         library_dirs=dep_libdirs,
         extra_compile_args=[f for f in CFLAGS if not f.startswith("-W")],
         extra_link_args=LDFLAGS,
-        depends=core_headers,
+        depends=core_headers + core_sources,  # relink when the static core changes
     )
     for pyx in sorted(glob.glob(os.path.join("voicedsp", "*.pyx")))
 ]
