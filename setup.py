@@ -20,7 +20,9 @@ INCLUDE = os.path.join(CSRC, "include")
 
 # System libraries found with pkg-config, linked into every extension (the wheel repair step
 # bundles them). Each entry: (pkg-config name, Debian package, Homebrew formula).
-PKG_CONFIG_DEPS = []
+PKG_CONFIG_DEPS = [
+    ("opus", "libopus-dev", "opus"),
+]
 
 MSVC = sys.platform == "win32"
 SANITIZE = os.environ.get("VOICEDSP_SANITIZE", "").strip()
@@ -99,7 +101,7 @@ extensions = [
         library_dirs=dep_libdirs,
         extra_compile_args=[f for f in CFLAGS if not f.startswith("-W")],
         extra_link_args=LDFLAGS,
-        depends=core_headers,
+        depends=core_headers + core_sources,  # relink when the static core changes
     )
     for pyx in sorted(glob.glob(os.path.join("voicedsp", "*.pyx")))
 ]

@@ -7,6 +7,9 @@ Opus, streaming resampling and turn-taking, all in a C99 core bound with Cython.
 from voicedsp._g711 import (alaw_decode, alaw_encode, alaw_to_ulaw, ulaw_decode, ulaw_encode,
                             ulaw_to_alaw)
 from voicedsp._info import build_info
+from voicedsp._opus import (OpusDecoder, OpusEncoder, OpusPacketInfo, opus_packet_info,
+                            opus_version)
+from voicedsp._resample import SUPPORTED_RATES_HZ, Resampler, resample
 from voicedsp.errors import (BufferTooSmallError, CodecError, CorruptPacketError,
                              FrameSizeError, InvalidArgumentError, InvalidTypeError,
                              OutOfMemoryError, StateError, UnsupportedRateError, VoicedspError)
@@ -32,4 +35,12 @@ __all__ = [
     "CodecError",
     "StateError",
     "OutOfMemoryError",
+    "OpusEncoder",
+    "OpusDecoder",
+    "OpusPacketInfo",
+    "opus_packet_info",
+    "opus_version",
+    "Resampler",
+    "resample",
+    "SUPPORTED_RATES_HZ",
 ]

@@ -26,3 +26,86 @@ cdef extern from "voicedsp/g711.h" nogil:
     void vdsp_g711_alaw_decode(const uint8_t *codes, size_t n, int16_t *pcm)
     void vdsp_g711_ulaw_to_alaw(const uint8_t *codes, size_t n, uint8_t *out)
     void vdsp_g711_alaw_to_ulaw(const uint8_t *codes, size_t n, uint8_t *out)
+
+
+cdef extern from "voicedsp/opus.h" nogil:
+    enum:
+        VDSP_OPUS_MAX_PACKET_BYTES
+        VDSP_OPUS_MAX_FRAME_SAMPLES
+        VDSP_OPUS_APP_VOIP
+        VDSP_OPUS_APP_AUDIO
+        VDSP_OPUS_APP_RESTRICTED_LOWDELAY
+        VDSP_OPUS_BITRATE
+        VDSP_OPUS_COMPLEXITY
+        VDSP_OPUS_VBR
+        VDSP_OPUS_INBAND_FEC
+        VDSP_OPUS_PACKET_LOSS_PERC
+        VDSP_OPUS_DTX
+        VDSP_OPUS_AUTO
+        VDSP_OPUS_BITRATE_MAX
+        VDSP_OPUS_MODE_SILK
+        VDSP_OPUS_MODE_HYBRID
+        VDSP_OPUS_MODE_CELT
+    ctypedef struct vdsp_opus_packet_info:
+        int n_frames
+        int samples_per_frame
+        int n_samples
+        int channels
+        int bandwidth_hz
+        int mode
+        int has_fec
+    ctypedef struct vdsp_opus_encoder:
+        pass
+    ctypedef struct vdsp_opus_decoder:
+        pass
+    const char *vdsp_opus_version()
+    int vdsp_opus_frame_samples_ok(int sample_rate_hz, int n_samples)
+    int vdsp_opus_rate_ok(int sample_rate_hz)
+    int vdsp_opus_encoder_create(int sample_rate_hz, int channels, int application,
+                                 vdsp_opus_encoder **out)
+    int vdsp_opus_encoder_encode(vdsp_opus_encoder *enc, const int16_t *pcm, int n_samples,
+                                 uint8_t *packet, int capacity, int *packet_bytes)
+    int vdsp_opus_encoder_set(vdsp_opus_encoder *enc, int control, int value)
+    int vdsp_opus_encoder_get(const vdsp_opus_encoder *enc, int control, int *value)
+    int vdsp_opus_encoder_latency(const vdsp_opus_encoder *enc)
+    int vdsp_opus_encoder_reset(vdsp_opus_encoder *enc)
+    void vdsp_opus_encoder_destroy(vdsp_opus_encoder *enc)
+    int vdsp_opus_decoder_create(int sample_rate_hz, int channels, vdsp_opus_decoder **out)
+    int vdsp_opus_decoder_packet_samples(const vdsp_opus_decoder *dec, const uint8_t *packet,
+                                         size_t packet_bytes, int *n_samples)
+    int vdsp_opus_decoder_decode(vdsp_opus_decoder *dec, const uint8_t *packet,
+                                 size_t packet_bytes, int16_t *pcm, int capacity_samples,
+                                 int *n_samples)
+    int vdsp_opus_decoder_conceal(vdsp_opus_decoder *dec, int n_samples, int16_t *pcm)
+    int vdsp_opus_decoder_decode_fec(vdsp_opus_decoder *dec, const uint8_t *packet,
+                                     size_t packet_bytes, int n_samples, int16_t *pcm)
+    int vdsp_opus_decoder_last_packet_samples(const vdsp_opus_decoder *dec)
+    int vdsp_opus_decoder_reset(vdsp_opus_decoder *dec)
+    void vdsp_opus_decoder_destroy(vdsp_opus_decoder *dec)
+    int vdsp_opus_packet_inspect(const uint8_t *packet, size_t packet_bytes,
+                                 int sample_rate_hz, vdsp_opus_packet_info *info)
+cdef extern from "voicedsp/resample.h" nogil:
+    enum:
+        VDSP_RESAMPLE_TELEPHONY
+        VDSP_RESAMPLE_ALIAS_FREE
+        VDSP_RESAMPLE_MAX_CHANNELS
+    ctypedef struct vdsp_resampler:
+        pass
+    size_t VDSP_RESAMPLE_MAX_CALL
+    int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
+                              int quality, int channels)
+    void vdsp_resampler_destroy(vdsp_resampler *r)
+    size_t vdsp_resampler_max_output(const vdsp_resampler *r, size_t n_in)
+    size_t vdsp_resampler_flush_output(const vdsp_resampler *r)
+    int vdsp_resampler_process_i16(vdsp_resampler *r, const int16_t *inp, size_t n_in,
+                                   int16_t *out, size_t out_capacity, size_t *n_out)
+    int vdsp_resampler_process_f32(vdsp_resampler *r, const float *inp, size_t n_in,
+                                   float *out, size_t out_capacity, size_t *n_out)
+    int vdsp_resampler_flush_i16(vdsp_resampler *r, int16_t *out, size_t out_capacity,
+                                 size_t *n_out)
+    int vdsp_resampler_flush_f32(vdsp_resampler *r, float *out, size_t out_capacity,
+                                 size_t *n_out)
+    void vdsp_resampler_reset(vdsp_resampler *r)
+    int vdsp_resampler_latency(const vdsp_resampler *r)
+    int vdsp_resampler_taps(const vdsp_resampler *r)
+    int vdsp_resampler_rate_supported(int rate_hz)

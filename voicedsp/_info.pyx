@@ -1,6 +1,6 @@
 """Build information: how this copy of voicedsp was compiled."""
 
-from voicedsp._cdefs cimport vdsp_status_message
+from voicedsp._cdefs cimport vdsp_opus_version, vdsp_status_message
 
 
 def build_info():
@@ -10,10 +10,12 @@ def build_info():
     -------
     dict
         ``version``; ``compiler`` (the C compiler's version string, where known); and one
-        entry per linked system library (e.g. ``libopus``) once such components exist.
+        entry per linked system library: ``libopus``, the version string of the libopus
+        this build runs against (e.g. ``"libopus 1.3.1"``).
     """
     from voicedsp import __version__
     info = {"version": __version__, "compiler": COMPILER.decode()}
+    info["libopus"] = vdsp_opus_version().decode()
     return info
 
 

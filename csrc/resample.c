@@ -1,0 +1,679 @@
+/*
+ * Streaming polyphase FIR resampler (see include/voicedsp/resample.h for the contract).
+ *
+ * Design. A rate pair in/out reduces to L/M (L = out/g, M = in/g). Output frame j is the input
+ * signal at input time tau_j = (j - D) * M / L, computed as sum_n x[n] h(tau_j - n), where h
+ * is one fixed low-pass kernel scaled to the lower of the two rates (so the same normalized
+ * design serves every pair). h is continuous: the equiripple prototype of
+ * resample_tables.h (OS x oversampled) interpolated by a short Kaiser-windowed sinc, whose
+ * images fall under the prototype's stop band. Writing tau_j = n0 + p/L, the taps of output j
+ * depend only on the phase p, so create() samples h into L rows of T taps (T a multiple of 8,
+ * the table scaled to unity DC gain) and each output is one dot product of a row with T
+ * contiguous history samples.
+ *
+ * D (the latency) is the smallest integer for which every output that the framing contract
+ * releases (floor(N * L / M) after N inputs) has all its taps inside the input seen so far
+ * (rounded up to whole input samples for integer upsampling, see filter_run_up); h is
+ * symmetric, so the group delay is exactly D output frames.
+ *
+ * History is kept as float (int16 scaled by 2^-15, exact) per channel in one linear buffer:
+ * input is appended in blocks of up to BLOCK frames, outputs are computed, then the samples no
+ * future output needs are dropped with one memmove. Each output is computed from the same
+ * samples with the same operation order whatever the chunking, hence chunk invariance.
+ */
+#include "voicedsp/resample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resample_tables.h"
+#include "voicedsp/status.h"
+
+/* No fused multiply-add anywhere (GCC: -std=c99 already turns contraction off; clang fuses
+ * within expressions by default): every build and clone then computes the same sums. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* Input frames appended per pass. */
+#define BLOCK 512
+/* Taps are padded to a multiple of LANES (the vector width of the inner loops). */
+#define LANES 8
+/* Input positions computed together by the integer-upsampling path. */
+#define GROUP 32
+
+/* Function multiversioning where the toolchain and the C library support it (GCC on x86-64
+ * glibc: ifunc); a plain build everywhere else (musl, macOS, MSVC, other CPUs). The clones use
+ * the same operations in the same order (no FMA: -std=c99 turns contraction off in GCC), so
+ * their results are identical. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    defined(__GLIBC__) && __GNUC__ >= 6 && !defined(VDSP_NO_CLONES)
+#define VDSP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VDSP_CLONES
+#endif
+
+static const int SUPPORTED_RATES[] = {8000,  11025, 12000, 16000, 22050,
+                                       24000, 32000, 44100, 48000};
+
+struct vdsp_resampler {
+    int in_rate, out_rate, quality, channels;
+    unsigned L, M;      /* out/in = L/M, reduced */
+    unsigned q, rem;    /* M = q * L + rem: per output, the input position advances q + rem/L */
+    size_t taps;        /* T, a multiple of LANES */
+    size_t first_tap;   /* taps before this one are padding (zero in every row) */
+    int latency;        /* D, output frames */
+    float *coef;        /* L rows of T taps */
+    float *hist;        /* channels rows of cap floats */
+    float *scratch;     /* outputs of one block, interleaved, float */
+    size_t cap;         /* history capacity per channel, frames */
+    size_t scratch_frames;
+    /* stream state */
+    uint64_t frac;      /* (N * L) mod M, N = input frames so far */
+    unsigned phase;     /* p of the next output */
+    size_t rd;          /* history index of the first tap of the next output */
+    size_t wr;          /* history frames held */
+    /* initial state, for reset */
+    unsigned phase0;
+    size_t wr0;
+};
+
+int vdsp_resampler_rate_supported(int rate_hz) {
+    for (size_t i = 0; i < sizeof SUPPORTED_RATES / sizeof SUPPORTED_RATES[0]; i++)
+        if (SUPPORTED_RATES[i] == rate_hz) return 1;
+    return 0;
+}
+
+static unsigned gcd_u(unsigned a, unsigned b) {
+    while (b) {
+        unsigned t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* floor(a / b) for b > 0 and any sign of a */
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t d = a / b;
+    return (a % b != 0 && a < 0) ? d - 1 : d;
+}
+
+#define I0_TERMS 64  /* enough for the Kaiser betas used (<= 20) */
+
+typedef struct {
+    const double *g;
+    int n;
+    double inv_i0_beta;
+    double inv_k2[I0_TERMS];  /* 1 / k^2: the series below then needs no division */
+} proto_t;
+
+/* Modified Bessel function I0(2 sqrt(y)) = sum_k y^k / (k!)^2. */
+static double bessel_i0_y(const proto_t *pr, double y) {
+    double sum = 1.0, term = 1.0;
+    for (int k = 1; k < I0_TERMS; k++) {
+        term *= y * pr->inv_k2[k];
+        sum += term;
+        if (term < sum * 1e-17) break;
+    }
+    return sum;
+}
+
+/* The continuous kernel at time t, in units of 1/fl (fl = the lower rate), centred on 0:
+ * sum_n g[n] k(t OS + c - n), k(x) = sinc(x) I0(beta sqrt(1 - (x/hw)^2)) / I0(beta). */
+static double kernel(const proto_t *pr, double t) {
+    const double hw = VDSP_RS_INTERP_HALF_WIDTH, beta = VDSP_RS_INTERP_BETA;
+    double tr = t * VDSP_RS_OS + (pr->n - 1) / 2.0;
+    long lo = (long)ceil(tr - hw), hi = (long)floor(tr + hw);
+    if (lo < 0) lo = 0;
+    if (hi > pr->n - 1) hi = pr->n - 1;
+    double acc = 0.0;
+    for (long n = lo; n <= hi; n++) {
+        double x = tr - (double)n;
+        double u = x / hw;
+        if (u * u >= 1.0) continue;
+        /* sin of the small argument: x may be a rounding error away from an integer, where
+         * sin(pi tr) of the large tr would lose the digits that matter */
+        double s = x == 0.0 ? 1.0 : sin(M_PI * x) / (M_PI * x);
+        acc += pr->g[n] * s * bessel_i0_y(pr, beta * beta * (1.0 - u * u) / 4.0) *
+               pr->inv_i0_beta;
+    }
+    return acc;
+}
+
+/* Is every output the framing rule releases covered by the input seen, for latency D? With
+ * u = j - D, output j needs input up to floor(u M / L) + A and is released once
+ * N >= ceil((j + 1) M / L); both sides grow by M when u grows by L, so one period suffices. */
+static int latency_ok(int64_t D, int64_t L, int64_t M, int64_t A) {
+    for (int64_t u = 0; u < L; u++) {
+        int64_t need = floor_div(u * M, L) + A;
+        int64_t have = -floor_div(-(u + D + 1) * M, L) - 1;
+        if (need > have) return 0;
+    }
+    return 1;
+}
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+static void *aligned_calloc(size_t n, void **base) {
+    unsigned char *p = calloc(n + 64, 1);
+    *base = p;
+    if (!p) return NULL;
+    return p + (64 - ((uintptr_t)p & 63));
+}
+
+/* The allocations live just after the struct; `mem` keeps the malloc'd pointers. */
+typedef struct {
+    struct vdsp_resampler r;
+    void *coef_base, *hist_base, *scratch_base;
+} resampler_alloc;
+
+void vdsp_resampler_destroy(vdsp_resampler *r) {
+    if (!r) return;
+    resampler_alloc *a = (resampler_alloc *)r;
+    free(a->coef_base);
+    free(a->hist_base);
+    free(a->scratch_base);
+    free(a);
+}
+
+void vdsp_resampler_reset(vdsp_resampler *r) {
+    if (!r) return;
+    memset(r->hist, 0, (size_t)r->channels * r->cap * sizeof(float));
+    r->frac = 0;
+    r->phase = r->phase0;
+    r->rd = 0;
+    r->wr = r->wr0;
+}
+
+int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz, int quality,
+                          int channels) {
+    if (!out) return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
+    if (quality != VDSP_RESAMPLE_TELEPHONY && quality != VDSP_RESAMPLE_ALIAS_FREE)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (!vdsp_resampler_rate_supported(in_rate_hz) || !vdsp_resampler_rate_supported(out_rate_hz))
+        return VDSP_ERR_UNSUPPORTED_RATE;
+
+    proto_t pr;
+    if (quality == VDSP_RESAMPLE_TELEPHONY) {
+        pr.g = vdsp_rs_telephony;
+        pr.n = VDSP_RS_TELEPHONY_TAPS;
+    } else {
+        pr.g = vdsp_rs_alias_free;
+        pr.n = VDSP_RS_ALIAS_FREE_TAPS;
+    }
+    for (int k = 1; k < I0_TERMS; k++) pr.inv_k2[k] = 1.0 / ((double)k * k);
+    pr.inv_k2[0] = 0.0;
+    pr.inv_i0_beta = 1.0 / bessel_i0_y(&pr, VDSP_RS_INTERP_BETA * VDSP_RS_INTERP_BETA / 4.0);
+
+    unsigned g = gcd_u((unsigned)in_rate_hz, (unsigned)out_rate_hz);
+    unsigned L = (unsigned)out_rate_hz / g, M = (unsigned)in_rate_hz / g;
+    double fl = in_rate_hz < out_rate_hz ? in_rate_hz : out_rate_hz;
+    double to_t = fl / in_rate_hz;  /* input samples -> kernel time units (1/fl) */
+    /* the kernel is zero for |t| >= half, t in 1/fl */
+    double half = (pr.n - 1 + 2.0 * VDSP_RS_INTERP_HALF_WIDTH) / (2.0 * VDSP_RS_OS);
+    double half_in = half / to_t;
+
+    /* taps n = n0 + i with |p/L - i| < half_in: i in (p/L - half_in, p/L + half_in) */
+    int64_t A = (int64_t)ceil((double)(L - 1) / L + half_in) - 1;
+    int64_t imin = (int64_t)floor(-half_in) + 1;
+    size_t T = round_up((size_t)(A - imin + 1), LANES);
+    int64_t ilo = A - (int64_t)T + 1;
+
+    int64_t D = 0;
+    while (!latency_ok(D, L, M, A)) D++;
+    /* integer upsampling: a whole number of input samples of delay, so blocks start on
+     * phase 0 and every output takes the grouped path (costs < 1 input sample of delay) */
+    if (M == 1)
+        while (D % L) D++;
+
+    resampler_alloc *a = calloc(1, sizeof *a);
+    if (!a) return VDSP_ERR_NO_MEMORY;
+    vdsp_resampler *r = &a->r;
+    r->in_rate = in_rate_hz;
+    r->out_rate = out_rate_hz;
+    r->quality = quality;
+    r->channels = channels;
+    r->L = L;
+    r->M = M;
+    r->q = M / L;
+    r->rem = M % L;
+    r->taps = T;
+    r->first_tap = (size_t)(imin - ilo);
+    r->latency = (int)D;
+
+    /* initial state: history holds zeros for input indices n0(0) + ilo .. -1 */
+    int64_t n00 = floor_div(-D * (int64_t)M, L);
+    r->phase0 = (unsigned)(-D * (int64_t)M - n00 * (int64_t)L);
+    r->wr0 = (size_t)(-(n00 + ilo));
+    /* history after a block never exceeds what the next output needs: < T + D M/L + q + 2 */
+    r->cap = BLOCK + T + r->wr0 + r->q + 8 + GROUP;
+    r->scratch_frames = (size_t)((uint64_t)BLOCK * L / M) + 2;
+
+    r->coef = aligned_calloc((size_t)L * T * sizeof(float), &a->coef_base);
+    r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
+    r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
+                                &a->scratch_base);
+    if (!r->coef || !r->hist || !r->scratch) {
+        vdsp_resampler_destroy(r);
+        return VDSP_ERR_NO_MEMORY;
+    }
+
+    /* One gain for the whole table (not per row): per-row normalization would modulate the
+     * rows and add an image of the pass band at the input rate. */
+    double *tmp = malloc((size_t)L * T * sizeof(double));
+    if (!tmp) {
+        vdsp_resampler_destroy(r);
+        return VDSP_ERR_NO_MEMORY;
+    }
+    double sum = 0.0;
+    for (unsigned p = 0; p < L; p++) {
+        for (size_t k = 0; k < T; k++) {
+            double delta = (double)p / L - (double)(ilo + (int64_t)k);
+            tmp[(size_t)p * T + k] = kernel(&pr, delta * to_t);
+            sum += tmp[(size_t)p * T + k];
+        }
+    }
+    for (size_t i = 0; i < (size_t)L * T; i++) r->coef[i] = (float)(tmp[i] * L / sum);
+    free(tmp);
+    vdsp_resampler_reset(r);
+    *out = r;
+    return VDSP_OK;
+}
+
+int vdsp_resampler_latency(const vdsp_resampler *r) { return r ? r->latency : 0; }
+
+int vdsp_resampler_taps(const vdsp_resampler *r) { return r ? (int)r->taps : 0; }
+
+size_t vdsp_resampler_max_output(const vdsp_resampler *r, size_t n_in) {
+    if (!r || n_in > VDSP_RESAMPLE_MAX_CALL) return 0;
+    return (size_t)((r->frac + (uint64_t)n_in * r->L) / r->M);
+}
+
+size_t vdsp_resampler_flush_output(const vdsp_resampler *r) {
+    if (!r) return 0;
+    return (size_t)r->latency + (r->frac != 0);
+}
+
+/* 8-float vectors: GCC/clang vector extensions where available (lowered to whatever the
+ * target has: 2 x SSE in the default build, one AVX register in the avx2 clone), plain arrays
+ * elsewhere. Both do the same per-lane operations in the same order, so results agree. Loads
+ * and stores go through memcpy (unaligned moves); macros, not functions, so no vector type
+ * crosses a call (which would make the ABI depend on the clone). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(VDSP_NO_VECTOR_EXT)
+typedef float vf8 __attribute__((vector_size(32)));
+#define VF8_ZERO(v) vf8 v = {0, 0, 0, 0, 0, 0, 0, 0}
+#define VF8_MAC(acc, cp, xp)                       \
+    do {                                           \
+        vf8 c_, x_;                                \
+        memcpy(&c_, (cp), sizeof c_);              \
+        memcpy(&x_, (xp), sizeof x_);              \
+        acc += c_ * x_;                            \
+    } while (0)
+#define VF8_MAC_SCALAR(acc, c, xp)                 \
+    do {                                           \
+        vf8 x_;                                    \
+        memcpy(&x_, (xp), sizeof x_);              \
+        acc += (c) * x_;                           \
+    } while (0)
+#define VF8_ADD(acc, b) acc += (b)
+#define VF8_STORE(p, v) memcpy((p), &(v), sizeof(v))
+#else
+typedef struct { float f[8]; } vf8;
+#define VF8_ZERO(v) vf8 v = {{0, 0, 0, 0, 0, 0, 0, 0}}
+#define VF8_MAC(acc, cp, xp) \
+    do { for (int l_ = 0; l_ < 8; l_++) acc.f[l_] += (cp)[l_] * (xp)[l_]; } while (0)
+#define VF8_MAC_SCALAR(acc, c, xp) \
+    do { for (int l_ = 0; l_ < 8; l_++) acc.f[l_] += (c) * (xp)[l_]; } while (0)
+#define VF8_ADD(acc, b) \
+    do { for (int l_ = 0; l_ < 8; l_++) acc.f[l_] += (b).f[l_]; } while (0)
+#define VF8_STORE(p, v) memcpy((p), &(v), sizeof(v))
+#endif
+
+/* Dot product for any ratio: four 8-lane partial sums (independent chains, so the adds are
+ * not latency-bound), combined in a fixed order; the result does not depend on the alignment
+ * of x. n is a multiple of LANES. */
+static inline float dot(const float *restrict c, const float *restrict x, size_t n) {
+    VF8_ZERO(a0);
+    VF8_ZERO(a1);
+    VF8_ZERO(a2);
+    VF8_ZERO(a3);
+    size_t k = 0;
+    for (; k + 4 * LANES <= n; k += 4 * LANES) {
+        VF8_MAC(a0, c + k, x + k);
+        VF8_MAC(a1, c + k + LANES, x + k + LANES);
+        VF8_MAC(a2, c + k + 2 * LANES, x + k + 2 * LANES);
+        VF8_MAC(a3, c + k + 3 * LANES, x + k + 3 * LANES);
+    }
+    if (k + 2 * LANES <= n) {
+        VF8_MAC(a0, c + k, x + k);
+        VF8_MAC(a1, c + k + LANES, x + k + LANES);
+        k += 2 * LANES;
+    }
+    if (k < n) VF8_MAC(a2, c + k, x + k);
+    VF8_ADD(a0, a1);
+    VF8_ADD(a2, a3);
+    VF8_ADD(a0, a2);
+    float s[LANES];
+    VF8_STORE(s, a0);
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* k outputs of one channel from history x, into y[0], y[stride], ... (any L/M). */
+VDSP_CLONES
+static void filter_run(const float *restrict coef, size_t T, const float *restrict x,
+                       unsigned phase, size_t rd, unsigned L, unsigned q, unsigned rem,
+                       size_t k, float *restrict y, size_t stride) {
+    for (size_t j = 0; j < k; j++) {
+        y[j * stride] = dot(coef + (size_t)phase * T, x + rd, T);
+        phase += rem;
+        rd += q;
+        if (phase >= L) {
+            phase -= L;
+            rd++;
+        }
+    }
+}
+
+/* Integer downsampling (L == 1): every output uses the one row, so two outputs (windows q
+ * apart) share each coefficient load. Per output, the same operations in the same order as
+ * dot(), so results do not depend on how outputs pair up. */
+#define DOT2_STEP(acc0, acc1, off)                   \
+    do {                                             \
+        VF8_MAC(acc0, c + k + (off), x0 + k + (off)); \
+        VF8_MAC(acc1, c + k + (off), x1 + k + (off)); \
+    } while (0)
+
+static inline void dot2(const float *restrict c, const float *restrict x0,
+                        const float *restrict x1, size_t n, float *restrict y0,
+                        float *restrict y1) {
+    VF8_ZERO(a0);
+    VF8_ZERO(a1);
+    VF8_ZERO(a2);
+    VF8_ZERO(a3);
+    VF8_ZERO(b0);
+    VF8_ZERO(b1);
+    VF8_ZERO(b2);
+    VF8_ZERO(b3);
+    size_t k = 0;
+    for (; k + 4 * LANES <= n; k += 4 * LANES) {
+        DOT2_STEP(a0, b0, 0);
+        DOT2_STEP(a1, b1, LANES);
+        DOT2_STEP(a2, b2, 2 * LANES);
+        DOT2_STEP(a3, b3, 3 * LANES);
+    }
+    if (k + 2 * LANES <= n) {
+        DOT2_STEP(a0, b0, 0);
+        DOT2_STEP(a1, b1, LANES);
+        k += 2 * LANES;
+    }
+    if (k < n) DOT2_STEP(a2, b2, 0);
+    VF8_ADD(a0, a1);
+    VF8_ADD(a2, a3);
+    VF8_ADD(a0, a2);
+    VF8_ADD(b0, b1);
+    VF8_ADD(b2, b3);
+    VF8_ADD(b0, b2);
+    float s[LANES], t[LANES];
+    VF8_STORE(s, a0);
+    VF8_STORE(t, b0);
+    *y0 = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    *y1 = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+VDSP_CLONES
+static void filter_run_down(const float *restrict coef, size_t T, const float *restrict x,
+                            size_t rd, unsigned q, size_t k, float *restrict y, size_t stride) {
+    size_t j = 0;
+    for (; j + 2 <= k; j += 2, rd += 2 * (size_t)q)
+        dot2(coef, x + rd, x + rd + q, T, &y[j * stride], &y[(j + 1) * stride]);
+    if (j < k) y[j * stride] = dot(coef, x + rd, T);
+}
+
+/* Integer upsampling (M == 1): the L outputs of input position rd use phases 0..L-1 of the
+ * same window, and one phase over consecutive positions is a plain FIR, so up to GROUP
+ * positions are computed together: one broadcast tap times GROUP contiguous samples, four
+ * independent chains, no horizontal sums. Every output is the sequential sum over taps
+ * first..T-1 (the leading taps are the zero padding), whether it falls in a group or not, so
+ * the result does not depend on where a block starts. A short group computes all GROUP lanes
+ * (reading history past the last valid sample, inside the buffer's slack) and stores the
+ * valid ones. */
+static inline float dot_seq(const float *restrict c, const float *restrict x, size_t first,
+                            size_t n) {
+    float a = 0.0f;
+    for (size_t k = first; k < n; k++) a += c[k] * x[k];
+    return a;
+}
+
+VDSP_CLONES
+static void filter_run_up(const float *restrict coef, size_t T, size_t first,
+                          const float *restrict x, unsigned phase, size_t rd, unsigned L,
+                          size_t k, float *restrict y, size_t stride) {
+    size_t j = 0;
+    /* finish the current input position (only when a block ended inside one) */
+    while (j < k && phase != 0) {
+        y[j * stride] = dot_seq(coef + (size_t)phase * T, x + rd, first, T);
+        j++;
+        if (++phase == L) {
+            phase = 0;
+            rd++;
+        }
+    }
+    /* groups of up to GROUP whole positions x L phases */
+    while (j + L <= k) {
+        size_t npos = (k - j) / L;
+        if (npos > GROUP) npos = GROUP;
+        for (unsigned p = 0; p < L; p++) {
+            const float *c = coef + (size_t)p * T;
+            VF8_ZERO(a0);
+            VF8_ZERO(a1);
+            VF8_ZERO(a2);
+            VF8_ZERO(a3);
+            for (size_t t = first; t < T; t++) {
+                const float ct = c[t], *xs = x + rd + t;
+                VF8_MAC_SCALAR(a0, ct, xs);
+                VF8_MAC_SCALAR(a1, ct, xs + 8);
+                VF8_MAC_SCALAR(a2, ct, xs + 16);
+                VF8_MAC_SCALAR(a3, ct, xs + 24);
+            }
+            float s[GROUP];
+            VF8_STORE(s, a0);
+            VF8_STORE(s + 8, a1);
+            VF8_STORE(s + 16, a2);
+            VF8_STORE(s + 24, a3);
+            for (size_t v = 0; v < npos; v++) y[(j + v * L + p) * stride] = s[v];
+        }
+        j += npos * L;
+        rd += npos;
+    }
+    /* a last, incomplete position */
+    for (; j < k; j++) {
+        y[j * stride] = dot_seq(coef + (size_t)phase * T, x + rd, first, T);
+        if (++phase == L) {
+            phase = 0;
+            rd++;
+        }
+    }
+}
+
+/* Compute k outputs into r->scratch (interleaved) and advance the phase. */
+static void compute(vdsp_resampler *r, size_t k) {
+    size_t C = (size_t)r->channels;
+    for (size_t ch = 0; ch < C; ch++) {
+        const float *x = r->hist + ch * r->cap;
+        if (r->M == 1 && r->L > 1)
+            filter_run_up(r->coef, r->taps, r->first_tap, x, r->phase, r->rd, r->L, k,
+                          r->scratch + ch, C);
+        else if (r->L == 1)
+            filter_run_down(r->coef, r->taps, x, r->rd, r->q, k, r->scratch + ch, C);
+        else
+            filter_run(r->coef, r->taps, x, r->phase, r->rd, r->L, r->q, r->rem, k,
+                       r->scratch + ch, C);
+    }
+    /* advance by k outputs: the input position moves by k * M / L */
+    uint64_t adv = (uint64_t)k * r->rem + r->phase;
+    r->rd += (size_t)((uint64_t)k * r->q + adv / r->L);
+    r->phase = (unsigned)(adv % r->L);
+}
+
+/* Drop the history no future output needs. */
+static void compact(vdsp_resampler *r) {
+    size_t keep = r->wr > r->rd ? r->wr - r->rd : 0, drop = r->wr - keep;
+    if (drop == 0) return;
+    for (int ch = 0; ch < r->channels; ch++) {
+        float *h = r->hist + (size_t)ch * r->cap;
+        memmove(h, h + drop, keep * sizeof(float));
+    }
+    r->rd -= drop;
+    r->wr = keep;
+}
+
+/* float -> int16 in two passes, each a branch-free loop the compiler vectorizes (fused, GCC
+ * keeps branches): scale and saturate in place, then round half to even (adding and
+ * subtracting 1.5 * 2^23 rounds to an integer; exact for |v| < 2^22) and convert. */
+VDSP_CLONES
+static void saturate(float *restrict y, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = y[i] * 32768.0f;
+        v = v < 32767.0f ? v : 32767.0f;
+        v = v > -32768.0f ? v : -32768.0f;
+        y[i] = v;
+    }
+}
+
+VDSP_CLONES
+static void narrow_i16(const float *restrict y, size_t n, int16_t *restrict out) {
+    for (size_t i = 0; i < n; i++) out[i] = (int16_t)(int32_t)((y[i] + 12582912.0f) - 12582912.0f);
+}
+
+VDSP_CLONES
+static void widen_i16(const int16_t *restrict s, size_t m, size_t stride, float *restrict h) {
+    if (stride == 1) {
+        for (size_t i = 0; i < m; i++) h[i] = (float)s[i] * (1.0f / 32768.0f);
+    } else {
+        for (size_t i = 0; i < m; i++) h[i] = (float)s[i * stride] * (1.0f / 32768.0f);
+    }
+}
+
+typedef enum { KIND_I16, KIND_F32 } kind_t;
+
+static void append(vdsp_resampler *r, const void *in, kind_t kind, size_t m) {
+    size_t C = (size_t)r->channels;
+    for (size_t ch = 0; ch < C; ch++) {
+        float *h = r->hist + ch * r->cap + r->wr;
+        if (kind == KIND_I16) {
+            widen_i16((const int16_t *)in + ch, m, C, h);
+        } else if (C == 1) {
+            memcpy(h, in, m * sizeof(float));
+        } else {
+            const float *s = (const float *)in + ch;
+            for (size_t i = 0; i < m; i++) h[i] = s[i * C];
+        }
+    }
+    r->wr += m;
+}
+
+static void store(const vdsp_resampler *r, size_t k, void *out, kind_t kind, size_t done) {
+    size_t C = (size_t)r->channels;
+    if (kind == KIND_I16) {
+        saturate(r->scratch, k * C);
+        narrow_i16(r->scratch, k * C, (int16_t *)out + done * C);
+    } else {
+        memcpy((float *)out + done * C, r->scratch, k * C * sizeof(float));
+    }
+}
+
+static int process(vdsp_resampler *r, const void *in, size_t n_in, kind_t kind, void *out,
+                   size_t out_capacity, size_t *n_out) {
+    if (n_out) *n_out = 0;
+    if (!r || !n_out || (!in && n_in) || n_in > VDSP_RESAMPLE_MAX_CALL)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    size_t total = vdsp_resampler_max_output(r, n_in);
+    if (total > out_capacity) return VDSP_ERR_BUFFER_TOO_SMALL;
+    if (total && !out) return VDSP_ERR_INVALID_ARGUMENT;
+    size_t done = 0, esize = kind == KIND_I16 ? sizeof(int16_t) : sizeof(float);
+    const unsigned char *src = in;
+    while (n_in) {
+        size_t m = n_in < BLOCK ? n_in : BLOCK;
+        append(r, src, kind, m);
+        src += m * esize * (size_t)r->channels;
+        n_in -= m;
+        uint64_t acc = r->frac + (uint64_t)m * r->L;
+        size_t k = (size_t)(acc / r->M);
+        r->frac = acc % r->M;
+        compute(r, k);
+        store(r, k, out, kind, done);
+        done += k;
+        compact(r);
+    }
+    *n_out = done;
+    return VDSP_OK;
+}
+
+int vdsp_resampler_process_i16(vdsp_resampler *r, const int16_t *in, size_t n_in,
+                               int16_t *out, size_t out_capacity, size_t *n_out) {
+    return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+}
+
+int vdsp_resampler_process_f32(vdsp_resampler *r, const float *in, size_t n_in, float *out,
+                               size_t out_capacity, size_t *n_out) {
+    return process(r, in, n_in, KIND_F32, out, out_capacity, n_out);
+}
+
+static int flush(vdsp_resampler *r, kind_t kind, void *out, size_t out_capacity,
+                 size_t *n_out) {
+    if (n_out) *n_out = 0;
+    if (!r || !n_out) return VDSP_ERR_INVALID_ARGUMENT;
+    size_t total = vdsp_resampler_flush_output(r);
+    if (total > out_capacity) return VDSP_ERR_BUFFER_TOO_SMALL;
+    if (total && !out) return VDSP_ERR_INVALID_ARGUMENT;
+    size_t done = 0;
+    while (done < total) {
+        /* append silence, then compute the outputs whose taps it completes */
+        size_t room = r->cap - GROUP - r->wr, m = room < BLOCK ? room : BLOCK;
+        for (int ch = 0; ch < r->channels; ch++)
+            memset(r->hist + (size_t)ch * r->cap + r->wr, 0, m * sizeof(float));
+        r->wr += m;
+        size_t k = 0;
+        /* outputs whose last tap lies inside the history; at most what is still owed */
+        size_t rd = r->rd;
+        unsigned ph = r->phase;
+        while (done + k < total && k < r->scratch_frames && rd + r->taps <= r->wr) {
+            k++;
+            ph += r->rem;
+            rd += r->q;
+            if (ph >= r->L) {
+                ph -= r->L;
+                rd++;
+            }
+        }
+        compute(r, k);
+        store(r, k, out, kind, done);
+        done += k;
+        compact(r);
+    }
+    vdsp_resampler_reset(r);
+    *n_out = done;
+    return VDSP_OK;
+}
+
+int vdsp_resampler_flush_i16(vdsp_resampler *r, int16_t *out, size_t out_capacity,
+                             size_t *n_out) {
+    return flush(r, KIND_I16, out, out_capacity, n_out);
+}
+
+int vdsp_resampler_flush_f32(vdsp_resampler *r, float *out, size_t out_capacity,
+                             size_t *n_out) {
+    return flush(r, KIND_F32, out, out_capacity, n_out);
+}
