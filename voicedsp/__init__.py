@@ -7,6 +7,8 @@ Opus, streaming resampling and turn-taking, all in a C99 core bound with Cython.
 from voicedsp._g711 import (alaw_decode, alaw_encode, alaw_to_ulaw, ulaw_decode, ulaw_encode,
                             ulaw_to_alaw)
 from voicedsp._info import build_info
+from voicedsp._turn import TurnDetector, TurnEvent, Vad
+from voicedsp._turn_config import TurnDetection
 from voicedsp.errors import (BufferTooSmallError, CodecError, CorruptPacketError,
                              FrameSizeError, InvalidArgumentError, InvalidTypeError,
                              OutOfMemoryError, StateError, UnsupportedRateError, VoicedspError)
@@ -32,4 +34,8 @@ __all__ = [
     "CodecError",
     "StateError",
     "OutOfMemoryError",
+    "Vad",
+    "TurnDetection",
+    "TurnDetector",
+    "TurnEvent",
 ]
