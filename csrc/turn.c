@@ -25,6 +25,9 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define TAIL_REF_DB 35.0       /* speech ends this far below its peak */
+#define TAIL_MS_PER_DB 8.0     /* extra silence per dB of that tail the noise floor hides */
+#define TAIL_MAX_MS 200
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
 #define MAX_LAGS 61
 
@@ -36,7 +39,8 @@ struct vdsp_turn {
     int64_t onset, bridge, pre, post, agent_hang;
     int instant, gating, lags;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin;
+    double trunc, pull, g0, margin, tail_per_db;
+    int64_t tail_max;
     /* state */
     vdsp_band_hist uh, dh;
     vdsp_vad_core core;
@@ -52,6 +56,7 @@ struct vdsp_turn {
     int64_t seg_start, seg_raw, last_raw_end;
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_speech, turn_start, last_commit, cand;
+    double turn_peak;
 };
 
 void vdsp_turn_config_default(vdsp_turn_config *cfg)
@@ -105,6 +110,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->seg_start = tt->seg_raw = tt->last_raw_end = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
     tt->turn_speech = tt->turn_start = tt->last_commit = tt->cand = 0;
+    tt->turn_peak = 0.0;
 }
 
 int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
@@ -169,6 +175,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
+    tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
+    tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
     vdsp_vad_core_init(&tt->core, frame_ms, cfg->vad_threshold_db, cfg->vad_release_db);
     vdsp_turn_reset(tt);
     *out = tt;
@@ -260,9 +268,25 @@ static int64_t turn_audio(const vdsp_turn *tt)
     return s > 0 ? s : 0;
 }
 
+/* Extra silence to wait: the part of the speech's decay (TAIL_REF_DB below its peak) that
+ * the noise floor hid, so end of turn is not called early in noise. */
+static int64_t hidden_tail(const vdsp_turn *tt)
+{
+    double floor = tt->core.nf[0] + tt->core.nf[1], hidden;
+    int64_t tail;
+    if (tt->turn_peak <= floor)
+        return 0;
+    hidden = TAIL_REF_DB - 10.0 * log10(tt->turn_peak / floor);
+    if (hidden <= 0.0)
+        return 0;
+    tail = (int64_t)(hidden * tt->tail_per_db);
+    return tail < tt->tail_max ? tail : tt->tail_max;
+}
+
 static void close_turn(vdsp_turn *tt)
 {
     tt->turn_open = 0;
+    tt->turn_peak = 0.0;
     tt->turn_speech = 0;
     tt->barged = 0;
 }
@@ -338,6 +362,8 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         raw = 0;
     vdsp_vad_core_update(&tt->core, e, raw);
     tt->raw = raw;
+    if (raw && tt->seg_confirmed && e[0] + e[1] > tt->turn_peak)
+        tt->turn_peak = e[0] + e[1];
 
     /* segments: raw speech frames, gaps up to BRIDGE_MS bridged */
     if (raw) {
@@ -373,7 +399,8 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         tt->has_cand = 0;
     }
     /* end of turn */
-    if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence) {
+    if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence &&
+        t1 - tt->last_raw_end >= tt->silence + hidden_tail(tt)) {
         if (tt->turn_speech >= tt->min_speech) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));

@@ -43,7 +43,7 @@ cdef tuple _EMPTY = ()
 
 cdef class Vad:
     def __cinit__(self, int sample_rate_hz=8000, int frame_ms=20, double threshold_db=3.0,
-                  double release_db=0.5):
+                  double release_db=1.0):
         check(vdsp_vad_create(sample_rate_hz, frame_ms, threshold_db, release_db, &self._vad),
               "Vad")
         self.frame_samples = vdsp_vad_frame_samples(sample_rate_hz, frame_ms)

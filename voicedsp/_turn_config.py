@@ -57,7 +57,7 @@ class TurnDetection:
     vad_threshold_db : float, default 3.0
         VAD onset: dB above the adaptive noise floor (plus the echo estimate). Higher is
         less sensitive. 0 < x <= 40.
-    vad_release_db : float, default 0.5
+    vad_release_db : float, default 1.0
         VAD hold: a two-frame average this many dB above the floor keeps speech on
         (hysteresis). 0 <= x <= ``vad_threshold_db``.
     echo_gating : bool, default True
@@ -84,7 +84,7 @@ class TurnDetection:
     mic_guard_ms: int = 0
     prefix_padding_ms: int = 300
     vad_threshold_db: float = 3.0
-    vad_release_db: float = 0.5
+    vad_release_db: float = 1.0
     echo_gating: bool = True
     echo_max_delay_ms: int = 300
 

@@ -35,6 +35,9 @@ ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train 
 ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
 ECHO_PULL = 4.0
 ECHO_RING = 64
+TAIL_REF_DB = 35.0       # speech ends this far below its peak; quieter tails drown in noise
+TAIL_MS_PER_DB = 8.0     # silence timer extended per dB the noise floor hides of that tail
+TAIL_MAX_MS = 200
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
@@ -133,7 +136,7 @@ class _VadCore:
 class VadReference:
     """Reference of :class:`voicedsp.Vad`: one bool per frame."""
 
-    def __init__(self, sample_rate_hz=8000, frame_ms=20, threshold_db=3.0, release_db=0.5):
+    def __init__(self, sample_rate_hz=8000, frame_ms=20, threshold_db=3.0, release_db=1.0):
         self.dec = sample_rate_hz // 8000
         self.n = sample_rate_hz * frame_ms // 1000
         self.core = _VadCore(frame_ms, threshold_db, release_db)
@@ -156,7 +159,7 @@ class TurnReference:
     def __init__(self, sample_rate_hz=8000, frame_ms=20, *, silence_threshold_ms=500,
                  response_min_speech_ms=600, commit_min_interval_ms=1500, barge_confirm_ms=300,
                  instant_barge=False, mic_guard_ms=0, prefix_padding_ms=300,
-                 vad_threshold_db=3.0, vad_release_db=0.5, echo_gating=True,
+                 vad_threshold_db=3.0, vad_release_db=1.0, echo_gating=True,
                  echo_max_delay_ms=300):
         self.rate = sample_rate_hz
         self.dec = sample_rate_hz // 8000
@@ -189,6 +192,8 @@ class TurnReference:
         self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
+        self.tail_max = ms(TAIL_MAX_MS)
+        self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
         self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
         self.reset()
 
@@ -213,6 +218,7 @@ class TurnReference:
         self.turn_open = False
         self.turn_speech = 0
         self.turn_start = 0
+        self.turn_peak = 0.0
         self.last_commit = None
         self.barged = False
         self.cand = None
@@ -247,6 +253,10 @@ class TurnReference:
                 and t0 < self.last_agent + self.guard:
             raw = False
         self.core.update(e, raw)
+        if raw and self.seg_confirmed:
+            tot = e[0] + e[1]
+            if tot > self.turn_peak:
+                self.turn_peak = tot
         self._segments(ev, raw, t0, t1)
         return ev
 
@@ -327,7 +337,8 @@ class TurnReference:
             self.barged = True
             ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
             self.cand = None
-        if self.turn_open and t1 - self.last_raw_end >= self.silence:
+        if self.turn_open and t1 - self.last_raw_end >= self.silence \
+                and t1 - self.last_raw_end >= self.silence + self._tail():
             if self.turn_speech >= self.min_speech:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
@@ -361,11 +372,23 @@ class TurnReference:
         self.seg_open = False
         self.seg_confirmed = False
 
+    def _tail(self):
+        # how much of the speech's decay the noise floor hid, as extra silence to wait
+        floor = self.core.nf[0] + self.core.nf[1]
+        if self.turn_peak <= floor:
+            return 0
+        hidden = TAIL_REF_DB - 10.0 * math.log10(self.turn_peak / floor)
+        if hidden <= 0.0:
+            return 0
+        tail = int(hidden * self.tail_per_db)
+        return tail if tail < self.tail_max else self.tail_max
+
     def _turn_audio(self):
         s = self.turn_start - self.prefix
         return s if s > 0 else 0
 
     def _close_turn(self):
         self.turn_open = False
+        self.turn_peak = 0.0
         self.turn_speech = 0
         self.barged = False

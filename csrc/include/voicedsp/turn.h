@@ -75,7 +75,7 @@ typedef struct {
     int prefix_padding_ms;       /* 300: audio before onset that belongs to the turn
                                     (0..2000; reported, not used by the decisions) */
     double vad_threshold_db;     /* 3.0: onset, dB above noise (+echo) floor (0 < x <= 40) */
-    double vad_release_db;       /* 0.5: hold, dB above it (0 <= x <= vad_threshold_db) */
+    double vad_release_db;       /* 1.0: hold, dB above it (0 <= x <= vad_threshold_db) */
     int echo_gating;             /* 1: discount echo of the downlink (0 = off) */
     int echo_max_delay_ms;       /* 300: longest echo delay searched (0..600) */
 } vdsp_turn_config;

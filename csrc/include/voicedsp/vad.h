@@ -28,7 +28,7 @@ typedef struct vdsp_vad vdsp_vad;
 
 /* Defaults of the two sensitivity knobs (dB above the noise floor). */
 #define VDSP_VAD_DEFAULT_THRESHOLD_DB 3.0
-#define VDSP_VAD_DEFAULT_RELEASE_DB 0.5
+#define VDSP_VAD_DEFAULT_RELEASE_DB 1.0
 
 /*
  * Samples per frame for a rate (8000, 16000, 24000, 48000 Hz) and a frame length (10, 20,
