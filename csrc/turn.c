@@ -9,12 +9,15 @@
 
 #define ONSET_MS 40            /* raw speech that opens a segment */
 #define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
-#define PRE_MS 40              /* segment start back-dated by this */
-#define POST_MS 80             /* segment end extended by this (tails lost in noise) */
+#define PRE_MS 0               /* segment start back-dated by this */
+#define POST_MS 20             /* segment end extended by this + POST_TAIL x hidden tail */
+#define POST_TAIL 0.75
+#define BARGE_GAP_MS 220       /* a barge-in candidate survives silences up to this long */
 #define AGENT_ACTIVE_ENERGY 900.0
 #define AGENT_HANG_MS 300
 #define ECHO_XC_DECAY 0.998
-#define ECHO_MIN_FRAMES 25
+#define ECHO_MIN_FRAMES 10     /* downlink-active frames before the delay is trusted */
+#define ECHO_TRAIN_FRAC 0.2    /* train the gain where the delayed downlink drives the echo */
 #define ECHO_DECAY_DB 2.0
 #define ECHO_Q 0.9
 #define ECHO_G0_DB (-3.0)
@@ -36,7 +39,7 @@ struct vdsp_turn {
     int rate, dec, frame_ms;
     size_t n;
     int64_t silence, min_speech, interval, confirm, guard, prefix;
-    int64_t onset, bridge, pre, post, agent_hang;
+    int64_t onset, bridge, pre, post, agent_hang, barge_gap;
     int instant, gating, lags;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, tail_per_db;
@@ -53,10 +56,10 @@ struct vdsp_turn {
     int agent_on, agent_seen, raw;
     int64_t last_agent;
     int seg_open, seg_confirmed;
-    int64_t seg_start, seg_raw, last_raw_end;
+    int64_t seg_start, seg_raw, last_raw_end, last_end_ref;
     int turn_open, has_commit, barged, has_cand;
-    int64_t turn_speech, turn_start, last_commit, cand;
-    double turn_peak;
+    int64_t turn_start, last_commit, cand;
+    double turn_peak, mask_end;
 };
 
 void vdsp_turn_config_default(vdsp_turn_config *cfg)
@@ -107,10 +110,11 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->agent_on = tt->agent_seen = tt->raw = 0;
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
-    tt->seg_start = tt->seg_raw = tt->last_raw_end = 0;
+    tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
-    tt->turn_speech = tt->turn_start = tt->last_commit = tt->cand = 0;
+    tt->turn_start = tt->last_commit = tt->cand = 0;
     tt->turn_peak = 0.0;
+    tt->mask_end = 0.0;
 }
 
 int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
@@ -160,6 +164,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->pre = ms_to_samples(PRE_MS, sample_rate_hz);
     tt->post = ms_to_samples(POST_MS, sample_rate_hz);
     tt->agent_hang = ms_to_samples(AGENT_HANG_MS, sample_rate_hz);
+    tt->barge_gap = ms_to_samples(BARGE_GAP_MS, sample_rate_hz);
     tt->gating = cfg->echo_gating != 0;
     f = frame_ms / 20.0;
     tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
@@ -234,10 +239,11 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
         drive = recent;
     }
     tt->env = drive + tt->env * tt->rho;
-    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed) {
+    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= ECHO_MIN_FRAMES &&
+        drive > tt->env * ECHO_TRAIN_FRAC) {
         double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
         double ge = tt->g * tt->env;
-        int fast = tt->n_echo < ECHO_FAST_FRAMES;
+        int fast = tt->n_echo < ECHO_MIN_FRAMES + ECHO_FAST_FRAMES;
         if (ue > ge * tt->trunc) {
             /* double talk: do not learn */
         } else if (ue > ge) {
@@ -272,7 +278,7 @@ static int64_t turn_audio(const vdsp_turn *tt)
  * the noise floor hid, so end of turn is not called early in noise. */
 static int64_t hidden_tail(const vdsp_turn *tt)
 {
-    double floor = tt->core.nf[0] + tt->core.nf[1], hidden;
+    double floor = tt->mask_end, hidden;
     int64_t tail;
     if (tt->turn_peak <= floor)
         return 0;
@@ -287,19 +293,15 @@ static void close_turn(vdsp_turn *tt)
 {
     tt->turn_open = 0;
     tt->turn_peak = 0.0;
-    tt->turn_speech = 0;
     tt->barged = 0;
 }
 
 static void end_segment(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
 {
     if (tt->seg_confirmed) {
-        int64_t e = tt->last_raw_end + tt->post;
-        emit(ev, n, VDSP_TURN_SPEECH_END, t1, e, e);
-    }
-    if (tt->has_cand) {
-        emit(ev, n, VDSP_TURN_BARGE_REJECTED, t1, tt->cand, tt->cand);
-        tt->has_cand = 0;
+        tt->last_end_ref =
+            tt->last_raw_end + tt->post + (int64_t)((double)hidden_tail(tt) * POST_TAIL);
+        emit(ev, n, VDSP_TURN_SPEECH_END, t1, tt->last_end_ref, tt->last_end_ref);
     }
     tt->seg_open = 0;
     tt->seg_confirmed = 0;
@@ -310,10 +312,8 @@ static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
     if (!tt->turn_open) {
         tt->turn_open = 1;
         tt->turn_start = tt->seg_start;
-        tt->turn_speech = 0;
         tt->barged = 0;
     }
-    tt->turn_speech += tt->seg_raw;
     if (tt->agent_on && !tt->barged && !tt->has_cand) {
         if (tt->instant) {
             tt->barged = 1;
@@ -362,6 +362,8 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         raw = 0;
     vdsp_vad_core_update(&tt->core, e, raw);
     tt->raw = raw;
+    if (raw)
+        tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
     if (raw && tt->seg_confirmed && e[0] + e[1] > tt->turn_peak)
         tt->turn_peak = e[0] + e[1];
 
@@ -380,19 +382,21 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         if (!tt->seg_confirmed) {
             if (tt->seg_raw >= tt->onset) {
                 int64_t s = tt->seg_start - tt->pre;
-                if (s < 0)
-                    s = 0;
+                if (s < tt->last_end_ref)
+                    s = tt->last_end_ref; /* segments never overlap */
                 tt->seg_confirmed = 1;
                 emit(ev, &n, VDSP_TURN_SPEECH_START, t1, s, s);
                 onset(tt, ev, &n, t1);
             }
-        } else {
-            tt->turn_speech += (int64_t)tt->n;
         }
     } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
         end_segment(tt, ev, &n, t1);
     }
     /* barge-in: hold and confirm */
+    if (tt->has_cand && !raw && t1 - tt->last_raw_end > tt->barge_gap) {
+        emit(ev, &n, VDSP_TURN_BARGE_REJECTED, t1, tt->cand, tt->cand);
+        tt->has_cand = 0;
+    }
     if (tt->has_cand && raw && t1 - tt->cand >= tt->confirm) {
         tt->barged = 1;
         emit(ev, &n, VDSP_TURN_BARGE_IN, t1, tt->cand, tt->cand);
@@ -401,7 +405,7 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
     /* end of turn */
     if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence &&
         t1 - tt->last_raw_end >= tt->silence + hidden_tail(tt)) {
-        if (tt->turn_speech >= tt->min_speech) {
+        if (tt->last_raw_end - tt->turn_start >= tt->min_speech) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
                 tt->last_commit = t1;

@@ -19,12 +19,13 @@ NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt ev
 ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
 ONSET_MS = 40            # raw speech needed to open a segment
 BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
-PRE_MS = 40              # VAD segment start is back-dated by this much
-POST_MS = 80             # ... and its end is extended by this much (energy tails in noise)
+PRE_MS = 0               # VAD segment start is back-dated by this much
+POST_MS = 20             # ... and its end extended by this much plus POST_TAIL x the hidden tail
+POST_TAIL = 0.75
 AGENT_ACTIVE_ENERGY = 900.0   # downlink band energy per sample that counts as agent audio
 AGENT_HANG_MS = 300      # the agent stays "audible" this long after its last active frame
 ECHO_XC_DECAY = 0.998    # cross-correlation memory per 20 ms
-ECHO_MIN_FRAMES = 25     # downlink-active frames before the delay estimate is trusted
+ECHO_MIN_FRAMES = 10      # downlink-active frames before the delay estimate is trusted
 ECHO_DECAY_DB = 2.0      # assumed decay of the echo tail per 20 ms (room reverberation)
 ECHO_Q = 0.9             # quantile of the echo-to-downlink ratio taken as the echo gain
 ECHO_G0_DB = -3.0        # prior echo gain (ERL 3 dB) before anything was learnt
@@ -35,6 +36,8 @@ ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train 
 ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
 ECHO_PULL = 4.0
 ECHO_RING = 64
+BARGE_GAP_MS = 220        # a barge-in candidate survives silences up to this long
+ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives the echo
 TAIL_REF_DB = 35.0       # speech ends this far below its peak; quieter tails drown in noise
 TAIL_MS_PER_DB = 8.0     # silence timer extended per dB the noise floor hides of that tail
 TAIL_MAX_MS = 200
@@ -177,6 +180,7 @@ class TurnReference:
         self.pre = ms(PRE_MS)
         self.post = ms(POST_MS)
         self.agent_hang = ms(AGENT_HANG_MS)
+        self.barge_gap = ms(BARGE_GAP_MS)
         self.gating = bool(echo_gating)
         f = frame_ms / 20.0
         self.lags = int(echo_max_delay_ms) // frame_ms + 1
@@ -215,10 +219,11 @@ class TurnReference:
         self.seg_start = 0
         self.seg_raw = 0
         self.last_raw_end = 0
+        self.last_end_ref = 0
         self.turn_open = False
-        self.turn_speech = 0
         self.turn_start = 0
         self.turn_peak = 0.0
+        self.mask_end = 0.0
         self.last_commit = None
         self.barged = False
         self.cand = None
@@ -253,6 +258,8 @@ class TurnReference:
                 and t0 < self.last_agent + self.guard:
             raw = False
         self.core.update(e, raw)
+        if raw:
+            self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
         if raw and self.seg_confirmed:
             tot = e[0] + e[1]
             if tot > self.turn_peak:
@@ -296,10 +303,11 @@ class TurnReference:
         else:
             drive = recent
         self.env = drive + self.env * self.rho
-        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed:
+        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= ECHO_MIN_FRAMES \
+                and drive > self.env * ECHO_TRAIN_FRAC:
             ue = ut - (self.core.nf[0] + self.core.nf[1])
             ge = self.g * self.env
-            fast = self.n_echo < ECHO_FAST_FRAMES
+            fast = self.n_echo < ECHO_MIN_FRAMES + ECHO_FAST_FRAMES
             if ue > ge * self.trunc:
                 pass                                    # double talk: do not learn
             elif ue > ge:
@@ -327,19 +335,22 @@ class TurnReference:
                 if self.seg_raw >= self.onset:
                     self.seg_confirmed = True
                     start = self.seg_start - self.pre
-                    ev.append(RefEvent("speech_start", t1, start if start > 0 else 0, start if start > 0 else 0))
+                    if start < self.last_end_ref:
+                        start = self.last_end_ref      # segments never overlap
+                    ev.append(RefEvent("speech_start", t1, start, start))
                     self._onset(ev, t1)
-            else:
-                self.turn_speech += self.n
         elif self.seg_open and t1 - self.last_raw_end > self.bridge:
             self._end_segment(ev, t1)
+        if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
+            ev.append(RefEvent("barge_rejected", t1, self.cand, self.cand))
+            self.cand = None
         if self.cand is not None and raw and t1 - self.cand >= self.confirm:
             self.barged = True
             ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
             self.cand = None
         if self.turn_open and t1 - self.last_raw_end >= self.silence \
                 and t1 - self.last_raw_end >= self.silence + self._tail():
-            if self.turn_speech >= self.min_speech:
+            if self.last_raw_end - self.turn_start >= self.min_speech:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
                     self.last_commit = t1
@@ -352,9 +363,7 @@ class TurnReference:
         if not self.turn_open:
             self.turn_open = True
             self.turn_start = self.seg_start
-            self.turn_speech = 0
             self.barged = False
-        self.turn_speech += self.seg_raw
         if self.agent_on and not self.barged and self.cand is None:
             if self.instant:
                 self.barged = True
@@ -365,16 +374,14 @@ class TurnReference:
 
     def _end_segment(self, ev, t1):
         if self.seg_confirmed:
-            ev.append(RefEvent("speech_end", t1, self.last_raw_end + self.post, self.last_raw_end + self.post))
-        if self.cand is not None:
-            ev.append(RefEvent("barge_rejected", t1, self.cand, self.cand))
-            self.cand = None
+            self.last_end_ref = self.last_raw_end + self.post + int(self._tail() * POST_TAIL)
+            ev.append(RefEvent("speech_end", t1, self.last_end_ref, self.last_end_ref))
         self.seg_open = False
         self.seg_confirmed = False
 
     def _tail(self):
         # how much of the speech's decay the noise floor hid, as extra silence to wait
-        floor = self.core.nf[0] + self.core.nf[1]
+        floor = self.mask_end
         if self.turn_peak <= floor:
             return 0
         hidden = TAIL_REF_DB - 10.0 * math.log10(self.turn_peak / floor)
@@ -390,5 +397,4 @@ class TurnReference:
     def _close_turn(self):
         self.turn_open = False
         self.turn_peak = 0.0
-        self.turn_speech = 0
         self.barged = False
