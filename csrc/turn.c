@@ -208,7 +208,8 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
             recent = v;
     }
     if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY) {
-        tt->env = tt->env * tt->rho;
+        /* decay the echo tail; flush to zero so no denormals build up in silence */
+        tt->env = tt->env > 1e-3 ? tt->env * tt->rho : 0.0;
         return tt->env * tt->g;
     }
     ut = e[0] + e[1];

@@ -12,6 +12,7 @@
 #define VDSP_NF_UP_QUIET 0.024
 #define VDSP_NF_UP_SPEECH 0.003
 #define VDSP_ABS_MIN_ENERGY 144.0
+#define VDSP_NF_MIN 1.0 /* the floor never drops below this (digital silence) */
 
 typedef struct {
     int32_t h[3];   /* last three decimated samples of the previous frame, newest first */
@@ -65,6 +66,8 @@ static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int
         double x = e[b];
         if (x < c->nf[b]) {
             c->nf[b] += VDSP_NF_DOWN * (x - c->nf[b]);
+            if (c->nf[b] < VDSP_NF_MIN)
+                c->nf[b] = VDSP_NF_MIN;
         } else if (!raw) {
             double y = c->nf[b] * c->up_quiet;
             c->nf[b] = y < x ? y : x;

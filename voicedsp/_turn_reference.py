@@ -16,6 +16,7 @@ from typing import NamedTuple
 NF_DOWN = 0.5            # noise floor: fraction of the gap closed when a frame is below it
 NF_UP_QUIET = 0.024      # noise floor growth per 20 ms on non-speech frames (x1.024)
 NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt eventually)
+NF_MIN = 1.0             # noise floor never below this (digital silence)
 ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
 ONSET_MS = 40            # raw speech needed to open a segment
 BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
@@ -128,6 +129,8 @@ class _VadCore:
             x = e[b]
             if x < nf[b]:
                 nf[b] += NF_DOWN * (x - nf[b])
+                if nf[b] < NF_MIN:
+                    nf[b] = NF_MIN
             elif not raw:
                 y = nf[b] * self.up_quiet
                 nf[b] = y if y < x else x
@@ -277,7 +280,7 @@ class TurnReference:
             if v > recent:
                 recent = v
         if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY:
-            self.env = self.env * self.rho
+            self.env = self.env * self.rho if self.env > 1e-3 else 0.0
             return self.env * self.g
         ut = e[0] + e[1]
         if recent > AGENT_ACTIVE_ENERGY:
