@@ -30,7 +30,9 @@
 #define ECHO_MARGIN_DB 3.0
 #define TAIL_REF_DB 35.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 8.0     /* extra silence per dB of that tail the noise floor hides */
-#define TAIL_MAX_MS 200
+#define TAIL_MAX_MS 300
+#define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
+#define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
 #define MAX_LAGS 61
 
@@ -39,10 +41,10 @@ struct vdsp_turn {
     int rate, dec, frame_ms;
     size_t n;
     int64_t silence, min_speech, interval, confirm, guard, prefix;
-    int64_t onset, bridge, pre, post, agent_hang, barge_gap;
+    int64_t onset, bridge, pre, post, agent_hang, barge_gap, mask_after;
     int instant, gating, lags;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin, tail_per_db;
+    double trunc, pull, g0, margin, tail_per_db, peak_rel;
     int64_t tail_max;
     /* state */
     vdsp_band_hist uh, dh;
@@ -165,6 +167,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->post = ms_to_samples(POST_MS, sample_rate_hz);
     tt->agent_hang = ms_to_samples(AGENT_HANG_MS, sample_rate_hz);
     tt->barge_gap = ms_to_samples(BARGE_GAP_MS, sample_rate_hz);
+    tt->mask_after = ms_to_samples(MASK_AFTER_MS, sample_rate_hz);
+    tt->peak_rel = pow(10.0, -PEAK_REL_DB / 10.0);
     tt->gating = cfg->echo_gating != 0;
     f = frame_ms / 20.0;
     tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
@@ -359,12 +363,20 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
     if (tt->gating)
         extra = echo_estimate(tt, e, dt) * tt->margin;
     raw = vdsp_vad_core_decide(&tt->core, e, extra);
+    if (raw && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
+        raw = 0; /* a tail this far under the turn's peak is over */
     if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
         raw = 0;
     vdsp_vad_core_update(&tt->core, e, raw);
     tt->raw = raw;
-    if (raw)
+    if (raw) {
         tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
+    } else if (t0 - tt->last_raw_end < tt->mask_after) {
+        /* what hides a tail is the masking level just after the last speech heard */
+        double m = tt->core.nf[0] + tt->core.nf[1] + extra;
+        if (m > tt->mask_end)
+            tt->mask_end = m;
+    }
     if (raw && tt->seg_confirmed && e[0] + e[1] > tt->turn_peak)
         tt->turn_peak = e[0] + e[1];
 

@@ -37,11 +37,13 @@ ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train 
 ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
 ECHO_PULL = 4.0
 ECHO_RING = 64
+PEAK_REL_DB = 40.0       # within a turn, energy this far under its peak is not speech
+MASK_AFTER_MS = 40       # the masking level is taken up to this long after speech stops
 BARGE_GAP_MS = 220        # a barge-in candidate survives silences up to this long
 ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives the echo
 TAIL_REF_DB = 35.0       # speech ends this far below its peak; quieter tails drown in noise
 TAIL_MS_PER_DB = 8.0     # silence timer extended per dB the noise floor hides of that tail
-TAIL_MAX_MS = 200
+TAIL_MAX_MS = 300
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
@@ -184,6 +186,8 @@ class TurnReference:
         self.post = ms(POST_MS)
         self.agent_hang = ms(AGENT_HANG_MS)
         self.barge_gap = ms(BARGE_GAP_MS)
+        self.mask_after = ms(MASK_AFTER_MS)
+        self.peak_rel = 10.0 ** (-PEAK_REL_DB / 10.0)
         self.gating = bool(echo_gating)
         f = frame_ms / 20.0
         self.lags = int(echo_max_delay_ms) // frame_ms + 1
@@ -243,6 +247,7 @@ class TurnReference:
         return self.process_energies(e, dt)
 
     def process_energies(self, e, dt):
+        """One frame from its uplink band energies and downlink energy (the tests' hook)."""
         ev = []
         t0 = self.t
         t1 = t0 + self.n
@@ -257,12 +262,19 @@ class TurnReference:
             self.agent_on = False
         extra = self._echo(e, dt) * self.margin if self.gating else 0.0
         raw = self.core.decide(e, extra)
+        if raw and e[0] + e[1] < self.turn_peak * self.peak_rel:
+            raw = False                         # a tail this far under the turn's peak is over
         if raw and self.guard > 0 and not agent_now and self.agent_seen \
                 and t0 < self.last_agent + self.guard:
             raw = False
         self.core.update(e, raw)
         if raw:
             self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
+        elif t0 - self.last_raw_end < self.mask_after:
+            # what hides a tail is the masking level just after the last speech heard
+            m = self.core.nf[0] + self.core.nf[1] + extra
+            if m > self.mask_end:
+                self.mask_end = m
         if raw and self.seg_confirmed:
             tot = e[0] + e[1]
             if tot > self.turn_peak:
