@@ -13,7 +13,13 @@
  *   BACKCHANNEL                a turn that ended with less speech than that ("mhm")
  *   BARGE_CANDIDATE            caller speech started while the agent is audible (hold)
  *   BARGE_IN                   ... and lasted barge_confirm_ms (or at once: instant_barge)
- *   BARGE_REJECTED             ... and stopped before that (the agent keeps the floor)
+ *   BARGE_REJECTED             ... and went silent (over 220 ms) before that (the agent
+ *                              keeps the floor)
+ *
+ * End of turn is measured from the last speech frame. Under noise or echo, the part of the
+ * speech's decay (down to 35 dB under the turn's peak) that the noise/echo floor hides is
+ * added to the silence timer (8 ms per hidden dB, at most 300 ms), so a masked tail does not
+ * end the turn early; within a turn, energy 40 dB under its peak is not speech.
  *
  * Echo-aware gating (on by default): the downlink is the reference of the echo a leg
  * without an echo canceller sends back. The detector estimates the echo delay (0 to
