@@ -42,12 +42,15 @@ struct vdsp_turn {
     size_t n;
     int64_t silence, min_speech, interval, confirm, guard, prefix;
     int64_t onset, bridge, pre, post, agent_hang, barge_gap, mask_after;
-    int instant, gating, lags;
+    int instant, gating, lags, smooth;
+    int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, tail_per_db, peak_rel;
     int64_t tail_max;
     /* state */
     vdsp_band_hist uh, dh;
+    double pe[2], pdt; /* previous frame's energies (10 ms frames: 20 ms window) */
+    int have_pe;
     vdsp_vad_core core;
     int64_t t, k;
     double ring[ECHO_RING];
@@ -98,6 +101,8 @@ void vdsp_turn_reset(vdsp_turn *tt)
         return;
     tt->uh.h[0] = tt->uh.h[1] = tt->uh.h[2] = 0;
     tt->dh.h[0] = tt->dh.h[1] = tt->dh.h[2] = 0;
+    tt->pe[0] = tt->pe[1] = tt->pdt = 0.0;
+    tt->have_pe = 0;
     vdsp_vad_core_reset(&tt->core);
     tt->t = 0;
     tt->k = 0;
@@ -174,12 +179,20 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
     tt->xc_decay = pow(ECHO_XC_DECAY, f);
     tt->rho = pow(10.0, -ECHO_DECAY_DB * f / 10.0);
-    tt->g_up_fast = pow(10.0, ECHO_ETA0_DB * ECHO_Q / 10.0);
-    tt->g_dn_fast = pow(10.0, -ECHO_ETA0_DB * (1.0 - ECHO_Q) / 10.0);
-    tt->g_up = pow(10.0, ECHO_ETA_DB * ECHO_Q / 10.0);
-    tt->g_dn = pow(10.0, -ECHO_ETA_DB * (1.0 - ECHO_Q) / 10.0);
-    tt->g_dn_pull_fast = pow(10.0, -ECHO_ETA0_DB * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
-    tt->g_dn_pull = pow(10.0, -ECHO_ETA_DB * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
+    {
+        /* steps per frame and frame counts scale with the frame length */
+        double eta0 = ECHO_ETA0_DB * f, eta = ECHO_ETA_DB * f;
+        int64_t mf = (int64_t)(ECHO_MIN_FRAMES * 20 / frame_ms);
+        tt->g_up_fast = pow(10.0, eta0 * ECHO_Q / 10.0);
+        tt->g_dn_fast = pow(10.0, -eta0 * (1.0 - ECHO_Q) / 10.0);
+        tt->g_up = pow(10.0, eta * ECHO_Q / 10.0);
+        tt->g_dn = pow(10.0, -eta * (1.0 - ECHO_Q) / 10.0);
+        tt->g_dn_pull_fast = pow(10.0, -eta0 * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
+        tt->g_dn_pull = pow(10.0, -eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
+        tt->min_frames = mf > ECHO_MIN_FRAMES ? mf : ECHO_MIN_FRAMES;
+        tt->fast_frames = (int64_t)(ECHO_FAST_FRAMES * 20 / frame_ms);
+    }
+    tt->smooth = frame_ms < 20;
     tt->trunc = pow(10.0, ECHO_TRUNC_DB / 10.0);
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
@@ -224,7 +237,7 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
             tt->xc[lag] = tt->xc_decay * tt->xc[lag] + su * sqrt(RING(k - lag));
         tt->n_echo++;
     }
-    if (tt->n_echo >= ECHO_MIN_FRAMES) {
+    if (tt->n_echo >= tt->min_frames) {
         int best = 0, lag;
         double v;
         for (lag = 1; lag < tt->lags; lag++)
@@ -244,11 +257,11 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
         drive = recent;
     }
     tt->env = drive + tt->env * tt->rho;
-    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= ECHO_MIN_FRAMES &&
+    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
         drive > tt->env * ECHO_TRAIN_FRAC) {
         double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
         double ge = tt->g * tt->env;
-        int fast = tt->n_echo < ECHO_MIN_FRAMES + ECHO_FAST_FRAMES;
+        int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
         if (ue > ge * tt->trunc) {
             /* double talk: do not learn */
         } else if (ue > ge) {
@@ -347,6 +360,19 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
     if (downlink != NULL) {
         vdsp_band_energies(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh, d);
         dt = d[0] + d[1];
+    }
+    if (tt->smooth) {
+        /* 10 ms frames decide on a sliding 20 ms window, like 20 ms frames */
+        double cur0 = e[0], cur1 = e[1], curd = dt;
+        if (tt->have_pe) {
+            e[0] = (e[0] + tt->pe[0]) * 0.5;
+            e[1] = (e[1] + tt->pe[1]) * 0.5;
+        }
+        dt = (dt + tt->pdt) * 0.5;
+        tt->pe[0] = cur0;
+        tt->pe[1] = cur1;
+        tt->pdt = curd;
+        tt->have_pe = 1;
     }
     t0 = tt->t;
     t1 = t0 + (int64_t)tt->n;

@@ -9,8 +9,9 @@
 #define MAX_DEC_SAMPLES 240
 
 struct vdsp_vad {
-    int dec;
+    int dec, smooth, have_pe;
     size_t n;
+    double pe[2]; /* previous frame's energies (10 ms frames decide on 20 ms) */
     vdsp_band_hist hist;
     vdsp_vad_core core;
 };
@@ -105,6 +106,7 @@ int vdsp_vad_create(int sample_rate_hz, int frame_ms, double threshold_db, doubl
         return VDSP_ERR_NO_MEMORY;
     v->dec = sample_rate_hz / 8000;
     v->n = n;
+    v->smooth = frame_ms < 20;
     vdsp_vad_core_init(&v->core, frame_ms, threshold_db, release_db);
     *out = v;
     return VDSP_OK;
@@ -119,6 +121,16 @@ int vdsp_vad_process(vdsp_vad *vad, const int16_t *frame, size_t n_samples)
     if (n_samples != vad->n)
         return VDSP_ERR_BAD_FRAME_SIZE;
     vdsp_band_energies(frame, vad->n / (size_t)vad->dec, vad->dec, &vad->hist, e);
+    if (vad->smooth) {
+        double c0 = e[0], c1 = e[1];
+        if (vad->have_pe) {
+            e[0] = (e[0] + vad->pe[0]) * 0.5;
+            e[1] = (e[1] + vad->pe[1]) * 0.5;
+        }
+        vad->pe[0] = c0;
+        vad->pe[1] = c1;
+        vad->have_pe = 1;
+    }
     raw = vdsp_vad_core_decide(&vad->core, e, 0.0);
     vdsp_vad_core_update(&vad->core, e, raw);
     return raw;
@@ -141,6 +153,8 @@ void vdsp_vad_reset(vdsp_vad *vad)
     if (vad == NULL)
         return;
     vad->hist.h[0] = vad->hist.h[1] = vad->hist.h[2] = 0;
+    vad->pe[0] = vad->pe[1] = 0.0;
+    vad->have_pe = 0;
     vdsp_vad_core_reset(&vad->core);
 }
 

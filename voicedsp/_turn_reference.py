@@ -26,13 +26,13 @@ POST_TAIL = 0.75
 AGENT_ACTIVE_ENERGY = 900.0   # downlink band energy per sample that counts as agent audio
 AGENT_HANG_MS = 300      # the agent stays "audible" this long after its last active frame
 ECHO_XC_DECAY = 0.998    # cross-correlation memory per 20 ms
-ECHO_MIN_FRAMES = 10      # downlink-active frames before the delay estimate is trusted
+ECHO_MIN_FRAMES = 10      # downlink-active 20 ms frames before the delay is trusted
 ECHO_DECAY_DB = 2.0      # assumed decay of the echo tail per 20 ms (room reverberation)
 ECHO_Q = 0.9             # quantile of the echo-to-downlink ratio taken as the echo gain
 ECHO_G0_DB = -3.0        # prior echo gain (ERL 3 dB) before anything was learnt
 ECHO_ETA0_DB = 4.0       # gain tracker step during the first ECHO_FAST_FRAMES
 ECHO_ETA_DB = 0.4        # gain tracker step afterwards
-ECHO_FAST_FRAMES = 50
+ECHO_FAST_FRAMES = 50     # ... then this many 20 ms frames of fast gain tracking
 ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train it (double talk)
 ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
 ECHO_PULL = 4.0
@@ -83,6 +83,13 @@ def band_energies(x, hist, dec):
     hist[0], hist[1], hist[2] = h1, h2, h3
     norm = float(n * dec * dec)
     return sa / norm, sb / norm
+
+
+def _smooth(e, pe):
+    """10 ms frames: decide on a sliding 20 ms window (two frames), as for 20 ms frames."""
+    if pe is None:
+        return e
+    return ((e[0] + pe[0]) * 0.5, (e[1] + pe[1]) * 0.5)
 
 
 class _VadCore:
@@ -148,14 +155,18 @@ class VadReference:
         self.dec = sample_rate_hz // 8000
         self.n = sample_rate_hz * frame_ms // 1000
         self.core = _VadCore(frame_ms, threshold_db, release_db)
-        self.hist = [0, 0, 0]
+        self.smooth = frame_ms < 20
+        self.reset()
 
     def reset(self):
         self.core.reset()
         self.hist = [0, 0, 0]
+        self.pe = None
 
     def process(self, frame):
         e = band_energies(frame, self.hist, self.dec)
+        if self.smooth:
+            e, self.pe = _smooth(e, self.pe), e
         raw = self.core.decide(e, 0.0)
         self.core.update(e, raw)
         return raw
@@ -193,12 +204,16 @@ class TurnReference:
         self.lags = int(echo_max_delay_ms) // frame_ms + 1
         self.xc_decay = ECHO_XC_DECAY ** f
         self.rho = 10.0 ** (-ECHO_DECAY_DB * f / 10.0)
-        self.g_up_fast = 10.0 ** (ECHO_ETA0_DB * ECHO_Q / 10.0)
-        self.g_dn_fast = 10.0 ** (-ECHO_ETA0_DB * (1.0 - ECHO_Q) / 10.0)
-        self.g_up = 10.0 ** (ECHO_ETA_DB * ECHO_Q / 10.0)
-        self.g_dn = 10.0 ** (-ECHO_ETA_DB * (1.0 - ECHO_Q) / 10.0)
-        self.g_dn_pull_fast = 10.0 ** (-ECHO_ETA0_DB * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
-        self.g_dn_pull = 10.0 ** (-ECHO_ETA_DB * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
+        # steps per frame and frame counts scale with the frame length (rates per second fixed)
+        eta0, eta = ECHO_ETA0_DB * f, ECHO_ETA_DB * f
+        self.g_up_fast = 10.0 ** (eta0 * ECHO_Q / 10.0)
+        self.g_dn_fast = 10.0 ** (-eta0 * (1.0 - ECHO_Q) / 10.0)
+        self.g_up = 10.0 ** (eta * ECHO_Q / 10.0)
+        self.g_dn = 10.0 ** (-eta * (1.0 - ECHO_Q) / 10.0)
+        self.g_dn_pull_fast = 10.0 ** (-eta0 * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
+        self.g_dn_pull = 10.0 ** (-eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
+        self.min_frames = max(int(ECHO_MIN_FRAMES * 20 // frame_ms), ECHO_MIN_FRAMES)
+        self.fast_frames = int(ECHO_FAST_FRAMES * 20 // frame_ms)
         self.trunc = 10.0 ** (ECHO_TRUNC_DB / 10.0)
         self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
@@ -206,12 +221,15 @@ class TurnReference:
         self.tail_max = ms(TAIL_MAX_MS)
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
         self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
+        self.smooth = frame_ms < 20
         self.reset()
 
     def reset(self):
         self.core.reset()
         self.uh = [0, 0, 0]
         self.dh = [0, 0, 0]
+        self.pe = None
+        self.pdt = 0.0
         self.t = 0
         self.ring = [0.0] * ECHO_RING
         self.xc = [0.0] * self.lags
@@ -244,6 +262,9 @@ class TurnReference:
             dt = d[0] + d[1]
         else:
             dt = 0.0
+        if self.smooth:
+            e, self.pe = _smooth(e, self.pe), e
+            dt, self.pdt = (dt + self.pdt) * 0.5, dt
         return self.process_energies(e, dt)
 
     def process_energies(self, e, dt):
@@ -301,7 +322,7 @@ class TurnReference:
             for lag in range(self.lags):
                 xc[lag] = self.xc_decay * xc[lag] + su * math.sqrt(ring[(k - lag) % ECHO_RING])
             self.n_echo += 1
-        if self.n_echo >= ECHO_MIN_FRAMES:
+        if self.n_echo >= self.min_frames:
             best = 0
             xc = self.xc
             for lag in range(1, self.lags):
@@ -318,11 +339,11 @@ class TurnReference:
         else:
             drive = recent
         self.env = drive + self.env * self.rho
-        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= ECHO_MIN_FRAMES \
+        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
                 and drive > self.env * ECHO_TRAIN_FRAC:
             ue = ut - (self.core.nf[0] + self.core.nf[1])
             ge = self.g * self.env
-            fast = self.n_echo < ECHO_MIN_FRAMES + ECHO_FAST_FRAMES
+            fast = self.n_echo < self.min_frames + self.fast_frames
             if ue > ge * self.trunc:
                 pass                                    # double talk: do not learn
             elif ue > ge:
