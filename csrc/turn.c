@@ -54,6 +54,7 @@ struct vdsp_turn {
     vdsp_vad_core core;
     int64_t t, k;
     double ring[ECHO_RING];
+    double ring_amp[ECHO_RING]; /* sqrt of ring[], computed once per frame */
     double xc[MAX_LAGS];
     int64_t n_echo;
     int best;
@@ -107,7 +108,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->t = 0;
     tt->k = 0;
     for (i = 0; i < ECHO_RING; i++)
-        tt->ring[i] = 0.0;
+        tt->ring[i] = tt->ring_amp[i] = 0.0;
     for (i = 0; i < MAX_LAGS; i++)
         tt->xc[i] = 0.0;
     tt->n_echo = 0;
@@ -211,6 +212,7 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 }
 
 #define RING(i) tt->ring[(size_t)(i) & (ECHO_RING - 1)]
+#define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
 
 /* Echo energy the downlink explains in this uplink frame (before the margin). */
 static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
@@ -219,6 +221,7 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     double recent = 0.0, drive, ut;
     int j;
     RING(k) = dt;
+    RING_AMP(k) = sqrt(dt);
     for (j = 0; j <= tt->lags; j++) {
         double v = RING(k - j);
         if (v > recent)
@@ -234,7 +237,7 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
         double su = sqrt(ut);
         int lag;
         for (lag = 0; lag < tt->lags; lag++)
-            tt->xc[lag] = tt->xc_decay * tt->xc[lag] + su * sqrt(RING(k - lag));
+            tt->xc[lag] = tt->xc_decay * tt->xc[lag] + su * RING_AMP(k - lag);
         tt->n_echo++;
     }
     if (tt->n_echo >= tt->min_frames) {
