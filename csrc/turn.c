@@ -28,8 +28,8 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
-#define TAIL_REF_DB 35.0       /* speech ends this far below its peak */
-#define TAIL_MS_PER_DB 8.0     /* extra silence per dB of that tail the noise floor hides */
+#define TAIL_REF_DB 34.0       /* speech ends this far below its peak */
+#define TAIL_MS_PER_DB 7.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
 #define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
 #define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */
@@ -261,7 +261,8 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     }
     tt->env = drive + tt->env * tt->rho;
     if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
-        drive > tt->env * ECHO_TRAIN_FRAC) {
+        drive > tt->env * ECHO_TRAIN_FRAC && !tt->has_cand) {
+        /* (no learning while a barge-in candidate is pending: likely double talk) */
         double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
         double ge = tt->g * tt->env;
         int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
