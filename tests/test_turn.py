@@ -503,3 +503,61 @@ def test_inspect_reports_echo_delay():
     assert st["agent_audible"] is True
     assert st["echo_delay_ms"] in (100.0, 120.0, 140.0)
     assert -20 < st["echo_gain_db"] < 0
+
+
+# ------------------------------------------------------------------ properties, threads, lifecycle
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(derandomize=True, max_examples=25, deadline=None)
+@given(levels=st.lists(st.tuples(st.integers(0, 12000), st.integers(0, 8000)), min_size=5,
+                       max_size=60),
+       frame_ms=st.sampled_from([10, 20, 30]), rate=st.sampled_from([8000, 16000]),
+       gating=st.booleans(), seed=st.integers(0, 2**16))
+def test_native_equals_reference_on_random_streams(levels, frame_ms, rate, gating, seed):
+    rng = np.random.default_rng(seed)
+    n = rate * frame_ms // 1000
+    nat = Native(rate, frame_ms, echo_gating=gating, mic_guard_ms=100)
+    ref = Reference(rate, frame_ms, echo_gating=gating, mic_guard_ms=100)
+    for up_amp, down_amp in levels:
+        for _ in range(3):
+            up = (rng.standard_normal(n) * up_amp).clip(-32768, 32767).astype(np.int16)
+            down = (rng.standard_normal(n) * down_amp).clip(-32768, 32767).astype(np.int16)
+            d = down.tobytes() if down_amp else None
+            assert nat.process(up.tobytes(), d) == ref.process(up.tobytes(), d)
+
+
+def test_threads_give_the_same_events():
+    import threading
+
+    frames = script((10, SIL, QUIET_AGENT), (40, SPEECH, QUIET_AGENT), (40, SIL, None)) * 20
+    expected = run(Native(), frames)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = run(Native(), frames)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)
+
+
+def test_create_destroy_does_not_leak():
+    import resource
+
+    def cycle(k):
+        for _ in range(k):
+            det = voicedsp.TurnDetector(48000, 30)
+            det.process(bytes(2 * 1440))
+            del det
+
+    cycle(2000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cycle(20000)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert after - before < 2048          # kB: 20,000 objects of ~1 kB would be ~20 MB
