@@ -7,7 +7,7 @@
 #include "voicedsp/vad.h"
 #include "vad_core.h"
 
-#define ONSET_MS 40            /* raw speech that opens a segment */
+#define ONSET_MS 40            /* consecutive raw speech that opens a segment */
 #define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
 #define PRE_MS 0               /* segment start back-dated by this */
 #define POST_MS 20             /* segment end extended by this + POST_TAIL x hidden tail */
@@ -412,7 +412,10 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
 
     /* segments: raw speech frames, gaps up to BRIDGE_MS bridged */
     if (raw) {
-        if (!tt->seg_open || t0 - tt->last_raw_end > tt->bridge) {
+        /* a new segment after a long gap; an unconfirmed one restarts at any gap (the
+         * onset must be ONSET_MS of consecutive speech frames) */
+        if (!tt->seg_open || t0 - tt->last_raw_end > tt->bridge ||
+            (!tt->seg_confirmed && t0 > tt->last_raw_end)) {
             if (tt->seg_open)
                 end_segment(tt, ev, &n, t1);
             tt->seg_open = 1;

@@ -18,7 +18,7 @@ NF_UP_QUIET = 0.024      # noise floor growth per 20 ms on non-speech frames (x1
 NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt eventually)
 NF_MIN = 1.0             # noise floor never below this (digital silence)
 ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
-ONSET_MS = 40            # raw speech needed to open a segment
+ONSET_MS = 40            # consecutive raw speech that opens a segment
 BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
 PRE_MS = 0               # VAD segment start is back-dated by this much
 POST_MS = 20             # ... and its end extended by this much plus POST_TAIL x the hidden tail
@@ -359,7 +359,10 @@ class TurnReference:
 
     def _segments(self, ev, raw, t0, t1):
         if raw:
-            if not self.seg_open or t0 - self.last_raw_end > self.bridge:
+            # a new segment after a long gap; an unconfirmed one restarts at any gap (the
+            # onset must be ONSET_MS of consecutive speech frames)
+            if not self.seg_open or t0 - self.last_raw_end > self.bridge or \
+                    (not self.seg_confirmed and t0 > self.last_raw_end):
                 if self.seg_open:
                     self._end_segment(ev, t1)
                 self.seg_open = True
