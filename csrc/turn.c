@@ -28,8 +28,8 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
-#define TAIL_REF_DB 34.0       /* speech ends this far below its peak */
-#define TAIL_MS_PER_DB 7.0     /* extra silence per dB of that tail the noise floor hides */
+#define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
+#define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
 #define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
 #define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */

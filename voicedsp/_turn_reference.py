@@ -41,8 +41,8 @@ PEAK_REL_DB = 40.0       # within a turn, energy this far under its peak is not 
 MASK_AFTER_MS = 40       # the masking level is taken up to this long after speech stops
 BARGE_GAP_MS = 220        # a barge-in candidate survives silences up to this long
 ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives the echo
-TAIL_REF_DB = 34.0       # speech ends this far below its peak; quieter tails drown in noise
-TAIL_MS_PER_DB = 7.0     # silence timer extended per dB the noise floor hides of that tail
+TAIL_REF_DB = 33.0       # speech ends this far below its peak; quieter tails drown in noise
+TAIL_MS_PER_DB = 9.0     # silence timer extended per dB the noise floor hides of that tail
 TAIL_MAX_MS = 300
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
 

@@ -17,8 +17,8 @@
  *                              keeps the floor)
  *
  * End of turn is measured from the last speech frame. Under noise or echo, the part of the
- * speech's decay (down to 34 dB under the turn's peak) that the noise/echo floor hides is
- * added to the silence timer (7 ms per hidden dB, at most 300 ms), so a masked tail does not
+ * speech's decay (down to 33 dB under the turn's peak) that the noise/echo floor hides is
+ * added to the silence timer (9 ms per hidden dB, at most 300 ms), so a masked tail does not
  * end the turn early; within a turn, energy 40 dB under its peak is not speech.
  *
  * Echo-aware gating (on by default): the downlink is the reference of the echo a leg
