@@ -10,6 +10,8 @@ from voicedsp._info import build_info
 from voicedsp._opus import (OpusDecoder, OpusEncoder, OpusPacketInfo, opus_packet_info,
                             opus_version)
 from voicedsp._resample import SUPPORTED_RATES_HZ, Resampler, resample
+from voicedsp._turn import TurnDetector, TurnEvent, Vad
+from voicedsp._turn_config import TurnDetection
 from voicedsp.errors import (BufferTooSmallError, CodecError, CorruptPacketError,
                              FrameSizeError, InvalidArgumentError, InvalidTypeError,
                              OutOfMemoryError, StateError, UnsupportedRateError, VoicedspError)
@@ -43,4 +45,8 @@ __all__ = [
     "Resampler",
     "resample",
     "SUPPORTED_RATES_HZ",
+    "Vad",
+    "TurnDetection",
+    "TurnDetector",
+    "TurnEvent",
 ]

@@ -12,6 +12,7 @@ import sys
 
 COMMANDS = [
     "voicedsp._cli_g711",
+    "voicedsp._cli_replay",
 ]
 
 

@@ -1,0 +1,150 @@
+/* C-level tests of the VAD and turn detector: exact events for scripted frames, errors. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "voicedsp/turn.h"
+#include "voicedsp/vad.h"
+#include "vdsp_test.h"
+
+#define N 160
+
+static void speech_frame(int16_t *x, int n, int dec)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        x[i] = (int16_t)(12000.0 * sin(2.0 * 3.14159265358979 * 1000.0 * i / (8000.0 * dec)));
+    for (i = n - 3 * dec; i < n; i++)
+        x[i] = 0; /* no edge carried into the next frame */
+}
+
+/* Run `sil0` silent frames, `sp` speech frames, `sil1` silent frames; collect events. */
+static int run(vdsp_turn *t, int n, int dec, int sil0, int sp, int sil1, const int16_t *down,
+               vdsp_turn_event *all, int cap)
+{
+    int16_t speech[N * 9], silence[N * 9]; /* up to 30 ms at 48 kHz */
+    vdsp_turn_event ev[VDSP_TURN_MAX_EVENTS];
+    int f, k, total = 0;
+    speech_frame(speech, n, dec);
+    memset(silence, 0, sizeof silence);
+    for (f = 0; f < sil0 + sp + sil1; f++) {
+        const int16_t *up = (f >= sil0 && f < sil0 + sp) ? speech : silence;
+        int r = vdsp_turn_process(t, up, down, (size_t)n, ev, VDSP_TURN_MAX_EVENTS);
+        if (r < 0)
+            return r;
+        for (k = 0; k < r && total < cap; k++)
+            all[total++] = ev[k];
+    }
+    return total;
+}
+
+static int find(const vdsp_turn_event *ev, int n, int type)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (ev[i].type == type)
+            return i;
+    return -1;
+}
+
+int main(void)
+{
+    vdsp_turn *t = NULL, *t2 = NULL;
+    vdsp_vad *v = NULL;
+    vdsp_turn_config cfg;
+    vdsp_turn_event all[64], ev[VDSP_TURN_MAX_EVENTS];
+    int16_t frame[N] = {0}, speech[N];
+    int n, i, rates[4] = {8000, 16000, 24000, 48000}, frames[3] = {10, 20, 30};
+
+    /* creation errors */
+    CHECK(vdsp_turn_create(11025, 20, NULL, &t) == VDSP_ERR_UNSUPPORTED_RATE && t == NULL, "rate");
+    CHECK(vdsp_turn_create(8000, 25, NULL, &t) == VDSP_ERR_BAD_FRAME_SIZE, "frame");
+    CHECK(vdsp_turn_create(8000, 20, NULL, NULL) == VDSP_ERR_INVALID_ARGUMENT, "out NULL");
+    vdsp_turn_config_default(&cfg);
+    cfg.silence_threshold_ms = -1;
+    CHECK(vdsp_turn_create(8000, 20, &cfg, &t) == VDSP_ERR_INVALID_ARGUMENT, "negative");
+    vdsp_turn_config_default(&cfg);
+    cfg.vad_release_db = cfg.vad_threshold_db + 1.0;
+    CHECK(vdsp_turn_create(8000, 20, &cfg, &t) == VDSP_ERR_INVALID_ARGUMENT, "release");
+    CHECK(vdsp_vad_create(8000, 20, 0.0, 0.0, &v) == VDSP_ERR_INVALID_ARGUMENT, "vad thr");
+    CHECK(vdsp_vad_create(44100, 20, 3.0, 1.0, &v) == VDSP_ERR_UNSUPPORTED_RATE, "vad rate");
+    vdsp_turn_destroy(NULL);
+    vdsp_vad_destroy(NULL);
+    vdsp_turn_reset(NULL);
+
+    /* one 800 ms turn: exact commit time */
+    vdsp_turn_config_default(&cfg);
+    cfg.echo_gating = 0;
+    CHECK(vdsp_turn_create(8000, 20, &cfg, &t) == VDSP_OK && t != NULL, "create");
+    n = run(t, N, 1, 10, 40, 40, NULL, all, 64);
+    CHECK(n == 3, "3 events, got %d", n);
+    CHECK(all[0].type == VDSP_TURN_SPEECH_START && all[0].t_samples == 12 * N &&
+              all[0].ref_samples == 10 * N, "speech_start");
+    CHECK(all[2].type == VDSP_TURN_COMMIT && all[2].t_samples == 50 * N + 4000 &&
+              all[2].ref_samples == 50 * N && all[2].start_samples == 0, "commit");
+
+    /* a 200 ms burst is a backchannel */
+    vdsp_turn_reset(t);
+    n = run(t, N, 1, 10, 10, 40, NULL, all, 64);
+    i = find(all, n, VDSP_TURN_BACKCHANNEL);
+    CHECK(i >= 0 && all[i].t_samples == 20 * N + 4000, "backchannel");
+    CHECK(find(all, n, VDSP_TURN_COMMIT) < 0, "no commit");
+
+    /* barge-in while the agent plays: candidate at onset + 40 ms, confirmed at + 300 ms */
+    for (i = 0; i < N; i++)
+        frame[i] = (int16_t)(600.0 * sin(2.0 * 3.14159265358979 * 700.0 * i / 8000.0));
+    vdsp_turn_reset(t);
+    n = run(t, N, 1, 20, 30, 10, frame, all, 64);
+    i = find(all, n, VDSP_TURN_BARGE_CANDIDATE);
+    CHECK(i >= 0 && all[i].t_samples == 22 * N, "candidate");
+    i = find(all, n, VDSP_TURN_BARGE_IN);
+    CHECK(i >= 0 && all[i].t_samples == 20 * N + 2400 && all[i].ref_samples == 20 * N, "barge");
+
+    /* errors leave the state unchanged: same events as a fresh detector */
+    CHECK(vdsp_turn_create(8000, 20, &cfg, &t2) == VDSP_OK, "create 2");
+    vdsp_turn_reset(t);
+    speech_frame(speech, N, 1);
+    CHECK(vdsp_turn_process(t, speech, NULL, N - 1, ev, 8) == VDSP_ERR_BAD_FRAME_SIZE, "n");
+    CHECK(vdsp_turn_process(t, speech, NULL, N, ev, 2) == VDSP_ERR_BUFFER_TOO_SMALL, "cap");
+    CHECK(vdsp_turn_process(t, NULL, NULL, N, ev, 8) == VDSP_ERR_INVALID_ARGUMENT, "NULL");
+    {
+        vdsp_turn_event a[64], b[64];
+        int na = run(t, N, 1, 10, 40, 40, NULL, a, 64);
+        int nb = run(t2, N, 1, 10, 40, 40, NULL, b, 64), same = na == nb && na > 0, j;
+        for (j = 0; same && j < na; j++)
+            same = a[j].type == b[j].type && a[j].t_samples == b[j].t_samples &&
+                   a[j].ref_samples == b[j].ref_samples;
+        CHECK(same, "unchanged by errors");
+    }
+    vdsp_turn_destroy(t2);
+    vdsp_turn_destroy(t);
+
+    /* every rate and frame size: the same turn commits at the same time (ms) */
+    for (i = 0; i < 12; i++) {
+        int rate = rates[i % 4], fm = frames[i / 4], nf = rate / 1000 * fm, per = 60 / fm, k;
+        int64_t want;
+        CHECK(vdsp_turn_create(rate, fm, &cfg, &t) == VDSP_OK, "create %d/%d", rate, fm);
+        CHECK(vdsp_turn_frame_samples(t) == (size_t)nf, "frame samples");
+        n = run(t, nf, rate / 8000, 10 * per, 14 * per, 40 * per, NULL, all, 64);
+        k = find(all, n, VDSP_TURN_COMMIT);
+        /* 10 ms frames decide on a sliding 20 ms window: one 10 ms frame more of speech */
+        want = ((1440 + (fm == 10 ? 10 : 0) + 500 + fm - 1) / fm) * fm * (int64_t)rate / 1000;
+        CHECK(k >= 0 && all[k].t_samples == want, "commit at %d/%d", rate, fm);
+        vdsp_turn_destroy(t);
+    }
+
+    /* bare VAD */
+    CHECK(vdsp_vad_create(8000, 20, 3.0, 1.0, &v) == VDSP_OK, "vad create");
+    memset(frame, 0, sizeof frame);
+    CHECK(vdsp_vad_process(v, frame, N) == 0, "silence");
+    CHECK(vdsp_vad_process(v, speech, N) == 1, "speech");
+    CHECK(vdsp_vad_process(v, speech, N - 2) == VDSP_ERR_BAD_FRAME_SIZE, "vad frame");
+    CHECK(vdsp_vad_process(NULL, speech, N) == VDSP_ERR_INVALID_ARGUMENT, "vad NULL");
+    for (i = 0; i < N; i++)
+        frame[i] = 20000; /* DC is not speech */
+    vdsp_vad_reset(v);
+    for (i = 0; i < 20; i++)
+        CHECK(vdsp_vad_process(v, frame, N) == 0, "dc frame %d", i);
+    vdsp_vad_destroy(v);
+    return TEST_REPORT("test_turn");
+}

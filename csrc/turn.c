@@ -1,0 +1,488 @@
+/* Turn detector: VAD with echo-aware gating, end of turn, backchannels, barge-in.
+ * voicedsp/_turn_reference.py mirrors this file; keep the two in step. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "voicedsp/turn.h"
+#include "voicedsp/vad.h"
+#include "vad_core.h"
+
+#define ONSET_MS 40            /* consecutive raw speech that opens a segment */
+#define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
+#define PRE_MS 0               /* segment start back-dated by this */
+#define POST_MS 20             /* segment end extended by this + POST_TAIL x hidden tail */
+#define POST_TAIL 0.75
+#define BARGE_GAP_MS 220       /* a barge-in candidate survives silences up to this long */
+#define AGENT_ACTIVE_ENERGY 900.0
+#define AGENT_HANG_MS 300
+#define ECHO_XC_DECAY 0.998
+#define ECHO_MIN_FRAMES 10     /* downlink-active frames before the delay is trusted */
+#define ECHO_TRAIN_FRAC 0.2    /* train the gain where the delayed downlink drives the echo */
+#define ECHO_DECAY_DB 2.0
+#define ECHO_Q 0.9
+#define ECHO_G0_DB (-3.0)
+#define ECHO_ETA0_DB 4.0
+#define ECHO_ETA_DB 0.4
+#define ECHO_FAST_FRAMES 50
+#define ECHO_TRUNC_DB 6.0
+#define ECHO_PULL_DB 6.0
+#define ECHO_PULL 4.0
+#define ECHO_MARGIN_DB 3.0
+#define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
+#define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
+#define TAIL_MAX_MS 300
+#define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
+#define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */
+#define ECHO_RING 64           /* power of two, > longest lag + 2 */
+#define MAX_LAGS 61
+
+struct vdsp_turn {
+    /* configuration, in samples */
+    int rate, dec, frame_ms;
+    size_t n;
+    int64_t silence, min_speech, interval, confirm, guard, prefix;
+    int64_t onset, bridge, pre, post, agent_hang, barge_gap, mask_after;
+    int instant, gating, lags, smooth;
+    int64_t min_frames, fast_frames;
+    double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
+    double trunc, pull, g0, margin, tail_per_db, peak_rel;
+    int64_t tail_max;
+    /* state */
+    vdsp_band_hist uh, dh;
+    double pe[2], pdt; /* previous frame's energies (10 ms frames: 20 ms window) */
+    int have_pe;
+    vdsp_vad_core core;
+    int64_t t, k;
+    double ring[ECHO_RING];
+    double ring_amp[ECHO_RING]; /* sqrt of ring[], computed once per frame */
+    double xc[MAX_LAGS];
+    int64_t n_echo;
+    int best;
+    double g, env;
+    int agent_on, agent_seen, raw;
+    int64_t last_agent;
+    int seg_open, seg_confirmed;
+    int64_t seg_start, seg_raw, last_raw_end, last_end_ref;
+    int turn_open, has_commit, barged, has_cand;
+    int64_t turn_start, last_commit, cand;
+    double turn_peak, mask_end;
+};
+
+void vdsp_turn_config_default(vdsp_turn_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    cfg->silence_threshold_ms = 500;
+    cfg->response_min_speech_ms = 600;
+    cfg->commit_min_interval_ms = 1500;
+    cfg->barge_confirm_ms = 300;
+    cfg->instant_barge = 0;
+    cfg->mic_guard_ms = 0;
+    cfg->prefix_padding_ms = 300;
+    cfg->vad_threshold_db = VDSP_VAD_DEFAULT_THRESHOLD_DB;
+    cfg->vad_release_db = VDSP_VAD_DEFAULT_RELEASE_DB;
+    cfg->echo_gating = 1;
+    cfg->echo_max_delay_ms = 300;
+}
+
+static int in_range(int v, int lo, int hi)
+{
+    return v >= lo && v <= hi;
+}
+
+static int64_t ms_to_samples(int ms, int rate)
+{
+    return (int64_t)ms * rate / 1000;
+}
+
+void vdsp_turn_reset(vdsp_turn *tt)
+{
+    int i;
+    if (tt == NULL)
+        return;
+    tt->uh.h[0] = tt->uh.h[1] = tt->uh.h[2] = 0;
+    tt->dh.h[0] = tt->dh.h[1] = tt->dh.h[2] = 0;
+    tt->pe[0] = tt->pe[1] = tt->pdt = 0.0;
+    tt->have_pe = 0;
+    vdsp_vad_core_reset(&tt->core);
+    tt->t = 0;
+    tt->k = 0;
+    for (i = 0; i < ECHO_RING; i++)
+        tt->ring[i] = tt->ring_amp[i] = 0.0;
+    for (i = 0; i < MAX_LAGS; i++)
+        tt->xc[i] = 0.0;
+    tt->n_echo = 0;
+    tt->best = -1;
+    tt->g = tt->g0;
+    tt->env = 0.0;
+    tt->agent_on = tt->agent_seen = tt->raw = 0;
+    tt->last_agent = 0;
+    tt->seg_open = tt->seg_confirmed = 0;
+    tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
+    tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
+    tt->turn_start = tt->last_commit = tt->cand = 0;
+    tt->turn_peak = 0.0;
+    tt->mask_end = 0.0;
+}
+
+int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
+                     vdsp_turn **out)
+{
+    vdsp_turn_config def;
+    vdsp_turn *tt;
+    size_t n;
+    double f;
+    if (out == NULL)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (vdsp_vad_frame_samples(sample_rate_hz, 20) == 0)
+        return VDSP_ERR_UNSUPPORTED_RATE;
+    n = vdsp_vad_frame_samples(sample_rate_hz, frame_ms);
+    if (n == 0)
+        return VDSP_ERR_BAD_FRAME_SIZE;
+    if (cfg == NULL) {
+        vdsp_turn_config_default(&def);
+        cfg = &def;
+    }
+    if (!in_range(cfg->silence_threshold_ms, 0, 10000) ||
+        !in_range(cfg->response_min_speech_ms, 0, 10000) ||
+        !in_range(cfg->commit_min_interval_ms, 0, 60000) ||
+        !in_range(cfg->barge_confirm_ms, 0, 5000) || !in_range(cfg->mic_guard_ms, 0, 5000) ||
+        !in_range(cfg->prefix_padding_ms, 0, 2000) ||
+        !in_range(cfg->echo_max_delay_ms, 0, 600) ||
+        !(cfg->vad_threshold_db > 0.0 && cfg->vad_threshold_db <= 40.0) ||
+        !(cfg->vad_release_db >= 0.0 && cfg->vad_release_db <= cfg->vad_threshold_db))
+        return VDSP_ERR_INVALID_ARGUMENT;
+    tt = (vdsp_turn *)calloc(1, sizeof *tt);
+    if (tt == NULL)
+        return VDSP_ERR_NO_MEMORY;
+    tt->rate = sample_rate_hz;
+    tt->dec = sample_rate_hz / 8000;
+    tt->frame_ms = frame_ms;
+    tt->n = n;
+    tt->silence = ms_to_samples(cfg->silence_threshold_ms, sample_rate_hz);
+    tt->min_speech = ms_to_samples(cfg->response_min_speech_ms, sample_rate_hz);
+    tt->interval = ms_to_samples(cfg->commit_min_interval_ms, sample_rate_hz);
+    tt->confirm = ms_to_samples(cfg->barge_confirm_ms, sample_rate_hz);
+    tt->instant = cfg->instant_barge != 0;
+    tt->guard = ms_to_samples(cfg->mic_guard_ms, sample_rate_hz);
+    tt->prefix = ms_to_samples(cfg->prefix_padding_ms, sample_rate_hz);
+    tt->onset = ms_to_samples(ONSET_MS, sample_rate_hz);
+    tt->bridge = ms_to_samples(BRIDGE_MS, sample_rate_hz);
+    tt->pre = ms_to_samples(PRE_MS, sample_rate_hz);
+    tt->post = ms_to_samples(POST_MS, sample_rate_hz);
+    tt->agent_hang = ms_to_samples(AGENT_HANG_MS, sample_rate_hz);
+    tt->barge_gap = ms_to_samples(BARGE_GAP_MS, sample_rate_hz);
+    tt->mask_after = ms_to_samples(MASK_AFTER_MS, sample_rate_hz);
+    tt->peak_rel = pow(10.0, -PEAK_REL_DB / 10.0);
+    tt->gating = cfg->echo_gating != 0;
+    f = frame_ms / 20.0;
+    tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
+    tt->xc_decay = pow(ECHO_XC_DECAY, f);
+    tt->rho = pow(10.0, -ECHO_DECAY_DB * f / 10.0);
+    {
+        /* steps per frame and frame counts scale with the frame length */
+        double eta0 = ECHO_ETA0_DB * f, eta = ECHO_ETA_DB * f;
+        int64_t mf = (int64_t)(ECHO_MIN_FRAMES * 20 / frame_ms);
+        tt->g_up_fast = pow(10.0, eta0 * ECHO_Q / 10.0);
+        tt->g_dn_fast = pow(10.0, -eta0 * (1.0 - ECHO_Q) / 10.0);
+        tt->g_up = pow(10.0, eta * ECHO_Q / 10.0);
+        tt->g_dn = pow(10.0, -eta * (1.0 - ECHO_Q) / 10.0);
+        tt->g_dn_pull_fast = pow(10.0, -eta0 * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
+        tt->g_dn_pull = pow(10.0, -eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
+        tt->min_frames = mf > ECHO_MIN_FRAMES ? mf : ECHO_MIN_FRAMES;
+        tt->fast_frames = (int64_t)(ECHO_FAST_FRAMES * 20 / frame_ms);
+    }
+    tt->smooth = frame_ms < 20;
+    tt->trunc = pow(10.0, ECHO_TRUNC_DB / 10.0);
+    tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
+    tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
+    tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
+    tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
+    tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
+    vdsp_vad_core_init(&tt->core, frame_ms, cfg->vad_threshold_db, cfg->vad_release_db);
+    vdsp_turn_reset(tt);
+    *out = tt;
+    return VDSP_OK;
+}
+
+size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
+{
+    return tt == NULL ? 0 : tt->n;
+}
+
+#define RING(i) tt->ring[(size_t)(i) & (ECHO_RING - 1)]
+#define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
+
+/* Echo energy the downlink explains in this uplink frame (before the margin). */
+static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
+{
+    int64_t k = tt->k;
+    double recent = 0.0, drive, ut;
+    int j;
+    RING(k) = dt;
+    RING_AMP(k) = sqrt(dt);
+    for (j = 0; j <= tt->lags; j++) {
+        double v = RING(k - j);
+        if (v > recent)
+            recent = v;
+    }
+    if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY) {
+        /* decay the echo tail; flush to zero so no denormals build up in silence */
+        tt->env = tt->env > 1e-3 ? tt->env * tt->rho : 0.0;
+        return tt->env * tt->g;
+    }
+    ut = e[0] + e[1];
+    if (recent > AGENT_ACTIVE_ENERGY) {
+        double su = sqrt(ut);
+        int lag;
+        for (lag = 0; lag < tt->lags; lag++)
+            tt->xc[lag] = tt->xc_decay * tt->xc[lag] + su * RING_AMP(k - lag);
+        tt->n_echo++;
+    }
+    if (tt->n_echo >= tt->min_frames) {
+        int best = 0, lag;
+        double v;
+        for (lag = 1; lag < tt->lags; lag++)
+            if (tt->xc[lag] > tt->xc[best])
+                best = lag;
+        tt->best = best;
+        drive = RING(k - best);
+        if (best > 0) {
+            v = RING(k - best + 1);
+            if (v > drive)
+                drive = v;
+        }
+        v = RING(k - best - 1);
+        if (v > drive)
+            drive = v;
+    } else {
+        drive = recent;
+    }
+    tt->env = drive + tt->env * tt->rho;
+    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
+        drive > tt->env * ECHO_TRAIN_FRAC && !tt->has_cand) {
+        /* (no learning while a barge-in candidate is pending: likely double talk) */
+        double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
+        double ge = tt->g * tt->env;
+        int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
+        if (ue > ge * tt->trunc) {
+            /* double talk: do not learn */
+        } else if (ue > ge) {
+            tt->g *= fast ? tt->g_up_fast : tt->g_up;
+        } else if (ue < ge * tt->pull) {
+            tt->g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
+        } else {
+            tt->g *= fast ? tt->g_dn_fast : tt->g_dn;
+        }
+        if (tt->g > 1.0)
+            tt->g = 1.0;
+    }
+    return tt->env * tt->g;
+}
+
+static void emit(vdsp_turn_event *ev, int *n, int type, int64_t t, int64_t ref, int64_t start)
+{
+    ev[*n].type = type;
+    ev[*n].t_samples = t;
+    ev[*n].ref_samples = ref;
+    ev[*n].start_samples = start;
+    (*n)++;
+}
+
+static int64_t turn_audio(const vdsp_turn *tt)
+{
+    int64_t s = tt->turn_start - tt->prefix;
+    return s > 0 ? s : 0;
+}
+
+/* Extra silence to wait: the part of the speech's decay (TAIL_REF_DB below its peak) that
+ * the noise floor hid, so end of turn is not called early in noise. */
+static int64_t hidden_tail(const vdsp_turn *tt)
+{
+    double floor = tt->mask_end, hidden;
+    int64_t tail;
+    if (tt->turn_peak <= floor)
+        return 0;
+    hidden = TAIL_REF_DB - 10.0 * log10(tt->turn_peak / floor);
+    if (hidden <= 0.0)
+        return 0;
+    tail = (int64_t)(hidden * tt->tail_per_db);
+    return tail < tt->tail_max ? tail : tt->tail_max;
+}
+
+static void close_turn(vdsp_turn *tt)
+{
+    tt->turn_open = 0;
+    tt->turn_peak = 0.0;
+    tt->barged = 0;
+}
+
+static void end_segment(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
+{
+    if (tt->seg_confirmed) {
+        tt->last_end_ref =
+            tt->last_raw_end + tt->post + (int64_t)((double)hidden_tail(tt) * POST_TAIL);
+        emit(ev, n, VDSP_TURN_SPEECH_END, t1, tt->last_end_ref, tt->last_end_ref);
+    }
+    tt->seg_open = 0;
+    tt->seg_confirmed = 0;
+}
+
+static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
+{
+    if (!tt->turn_open) {
+        tt->turn_open = 1;
+        tt->turn_start = tt->seg_start;
+        tt->barged = 0;
+    }
+    if (tt->agent_on && !tt->barged && !tt->has_cand) {
+        if (tt->instant) {
+            tt->barged = 1;
+            emit(ev, n, VDSP_TURN_BARGE_IN, t1, tt->seg_start, tt->seg_start);
+        } else {
+            tt->has_cand = 1;
+            tt->cand = tt->seg_start;
+            emit(ev, n, VDSP_TURN_BARGE_CANDIDATE, t1, tt->seg_start, tt->seg_start);
+        }
+    }
+}
+
+int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downlink,
+                      size_t n_samples, vdsp_turn_event *ev, size_t capacity)
+{
+    double e[2], d[2], dt = 0.0, extra = 0.0;
+    int64_t t0, t1;
+    int raw, agent_now, n = 0;
+    if (tt == NULL || uplink == NULL || ev == NULL)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (n_samples != tt->n)
+        return VDSP_ERR_BAD_FRAME_SIZE;
+    if (capacity < VDSP_TURN_MAX_EVENTS)
+        return VDSP_ERR_BUFFER_TOO_SMALL;
+    vdsp_band_energies(uplink, tt->n / (size_t)tt->dec, tt->dec, &tt->uh, e);
+    if (downlink != NULL) {
+        vdsp_band_energies(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh, d);
+        dt = d[0] + d[1];
+    }
+    if (tt->smooth) {
+        /* 10 ms frames decide on a sliding 20 ms window, like 20 ms frames */
+        double cur0 = e[0], cur1 = e[1], curd = dt;
+        if (tt->have_pe) {
+            e[0] = (e[0] + tt->pe[0]) * 0.5;
+            e[1] = (e[1] + tt->pe[1]) * 0.5;
+        }
+        dt = (dt + tt->pdt) * 0.5;
+        tt->pe[0] = cur0;
+        tt->pe[1] = cur1;
+        tt->pdt = curd;
+        tt->have_pe = 1;
+    }
+    t0 = tt->t;
+    t1 = t0 + (int64_t)tt->n;
+    tt->t = t1;
+    tt->k++;
+    agent_now = dt > AGENT_ACTIVE_ENERGY;
+    if (agent_now) {
+        tt->agent_on = 1;
+        tt->last_agent = t1;
+        tt->agent_seen = 1;
+    } else if (tt->agent_on && t1 - tt->last_agent >= tt->agent_hang) {
+        tt->agent_on = 0;
+    }
+    if (tt->gating)
+        extra = echo_estimate(tt, e, dt) * tt->margin;
+    raw = vdsp_vad_core_decide(&tt->core, e, extra);
+    if (raw && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
+        raw = 0; /* a tail this far under the turn's peak is over */
+    if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
+        raw = 0;
+    vdsp_vad_core_update(&tt->core, e, raw);
+    tt->raw = raw;
+    if (raw) {
+        tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
+    } else if (t0 - tt->last_raw_end < tt->mask_after) {
+        /* what hides a tail is the masking level just after the last speech heard */
+        double m = tt->core.nf[0] + tt->core.nf[1] + extra;
+        if (m > tt->mask_end)
+            tt->mask_end = m;
+    }
+    if (raw && tt->seg_confirmed && e[0] + e[1] > tt->turn_peak)
+        tt->turn_peak = e[0] + e[1];
+
+    /* segments: raw speech frames, gaps up to BRIDGE_MS bridged */
+    if (raw) {
+        /* a new segment after a long gap; an unconfirmed one restarts at any gap (the
+         * onset must be ONSET_MS of consecutive speech frames) */
+        if (!tt->seg_open || t0 - tt->last_raw_end > tt->bridge ||
+            (!tt->seg_confirmed && t0 > tt->last_raw_end)) {
+            if (tt->seg_open)
+                end_segment(tt, ev, &n, t1);
+            tt->seg_open = 1;
+            tt->seg_confirmed = 0;
+            tt->seg_start = t0;
+            tt->seg_raw = 0;
+        }
+        tt->seg_raw += (int64_t)tt->n;
+        tt->last_raw_end = t1;
+        if (!tt->seg_confirmed) {
+            if (tt->seg_raw >= tt->onset) {
+                int64_t s = tt->seg_start - tt->pre;
+                if (s < tt->last_end_ref)
+                    s = tt->last_end_ref; /* segments never overlap */
+                tt->seg_confirmed = 1;
+                emit(ev, &n, VDSP_TURN_SPEECH_START, t1, s, s);
+                onset(tt, ev, &n, t1);
+            }
+        }
+    } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
+        end_segment(tt, ev, &n, t1);
+    }
+    /* barge-in: hold and confirm */
+    if (tt->has_cand && !raw && t1 - tt->last_raw_end > tt->barge_gap) {
+        emit(ev, &n, VDSP_TURN_BARGE_REJECTED, t1, tt->cand, tt->cand);
+        tt->has_cand = 0;
+    }
+    if (tt->has_cand && raw && t1 - tt->cand >= tt->confirm) {
+        tt->barged = 1;
+        emit(ev, &n, VDSP_TURN_BARGE_IN, t1, tt->cand, tt->cand);
+        tt->has_cand = 0;
+    }
+    /* end of turn */
+    if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence &&
+        t1 - tt->last_raw_end >= tt->silence + hidden_tail(tt)) {
+        if (tt->last_raw_end - tt->turn_start >= tt->min_speech) {
+            if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
+                emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
+                tt->last_commit = t1;
+                tt->has_commit = 1;
+                close_turn(tt);
+            }
+        } else {
+            emit(ev, &n, VDSP_TURN_BACKCHANNEL, t1, tt->last_raw_end, turn_audio(tt));
+            close_turn(tt);
+        }
+    }
+    return n;
+}
+
+int vdsp_turn_inspect(const vdsp_turn *tt, int *vad_raw, int *agent_audible,
+                      double *echo_delay_ms, double *echo_gain_db)
+{
+    if (tt == NULL)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (vad_raw != NULL)
+        *vad_raw = tt->raw;
+    if (agent_audible != NULL)
+        *agent_audible = tt->agent_on;
+    if (echo_delay_ms != NULL)
+        *echo_delay_ms = tt->best >= 0 ? (double)tt->best * tt->frame_ms : -1.0;
+    if (echo_gain_db != NULL)
+        *echo_gain_db = 10.0 * log10(tt->g);
+    return VDSP_OK;
+}
+
+void vdsp_turn_destroy(vdsp_turn *tt)
+{
+    free(tt);
+}

@@ -1,0 +1,440 @@
+"""Pure-Python reference of the C energy VAD and turn detector (csrc/vad.c, csrc/turn.c).
+
+It follows the C code operation for operation (integer band energies, then the same double
+arithmetic in the same order), so the tests run one body against both and expect identical
+events. It is slow (tens of microseconds per frame); use :class:`voicedsp.TurnDetector`.
+
+Times inside are in samples; events carry both samples and milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+# --- tuning constants (mirrored by csrc/vad_core.h / csrc/turn.c) -----------------------
+NF_DOWN = 0.5            # noise floor: fraction of the gap closed when a frame is below it
+NF_UP_QUIET = 0.024      # noise floor growth per 20 ms on non-speech frames (x1.024)
+NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt eventually)
+NF_MIN = 1.0             # noise floor never below this (digital silence)
+ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
+ONSET_MS = 40            # consecutive raw speech that opens a segment
+BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
+PRE_MS = 0               # VAD segment start is back-dated by this much
+POST_MS = 20             # ... and its end extended by this much plus POST_TAIL x the hidden tail
+POST_TAIL = 0.75
+AGENT_ACTIVE_ENERGY = 900.0   # downlink band energy per sample that counts as agent audio
+AGENT_HANG_MS = 300      # the agent stays "audible" this long after its last active frame
+ECHO_XC_DECAY = 0.998    # cross-correlation memory per 20 ms
+ECHO_MIN_FRAMES = 10      # downlink-active 20 ms frames before the delay is trusted
+ECHO_DECAY_DB = 2.0      # assumed decay of the echo tail per 20 ms (room reverberation)
+ECHO_Q = 0.9             # quantile of the echo-to-downlink ratio taken as the echo gain
+ECHO_G0_DB = -3.0        # prior echo gain (ERL 3 dB) before anything was learnt
+ECHO_ETA0_DB = 4.0       # gain tracker step during the first ECHO_FAST_FRAMES
+ECHO_ETA_DB = 0.4        # gain tracker step afterwards
+ECHO_FAST_FRAMES = 50     # ... then this many 20 ms frames of fast gain tracking
+ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train it (double talk)
+ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
+ECHO_PULL = 4.0
+ECHO_RING = 64
+PEAK_REL_DB = 40.0       # within a turn, energy this far under its peak is not speech
+MASK_AFTER_MS = 40       # the masking level is taken up to this long after speech stops
+BARGE_GAP_MS = 220        # a barge-in candidate survives silences up to this long
+ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives the echo
+TAIL_REF_DB = 33.0       # speech ends this far below its peak; quieter tails drown in noise
+TAIL_MS_PER_DB = 9.0     # silence timer extended per dB the noise floor hides of that tail
+TAIL_MAX_MS = 300
+ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
+
+SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
+    BARGE_REJECTED = range(7)
+EVENT_NAMES = ("speech_start", "speech_end", "turn_commit", "backchannel", "barge_in",
+               "barge_candidate", "barge_rejected")
+
+RATES = (8000, 16000, 24000, 48000)
+FRAMES_MS = (10, 20, 30)
+
+
+class RefEvent(NamedTuple):
+    type: str
+    t_samples: int
+    ref_samples: int
+    start_samples: int
+
+
+def band_energies(x, hist, dec):
+    """Band energies (A: ~300-2500 Hz, B: ~1-3.8 kHz) per 8 kHz sample of one frame.
+
+    `x` is a sequence of ints, `hist` the last three decimated samples of the previous frame
+    (updated in place), `dec` the box decimation factor (rate / 8000).
+    """
+    n = len(x) // dec
+    h1, h2, h3 = hist
+    sa = sb = 0
+    for i in range(n):
+        s = 0
+        for j in range(i * dec, i * dec + dec):
+            s += x[j]
+        a = s + h1 - h2 - h3
+        b = s - h1 - h2 + h3
+        sa += a * a
+        sb += b * b
+        h3, h2, h1 = h2, h1, s
+    hist[0], hist[1], hist[2] = h1, h2, h3
+    norm = float(n * dec * dec)
+    return sa / norm, sb / norm
+
+
+def _smooth(e, pe):
+    """10 ms frames: decide on a sliding 20 ms window (two frames), as for 20 ms frames."""
+    if pe is None:
+        return e
+    return ((e[0] + pe[0]) * 0.5, (e[1] + pe[1]) * 0.5)
+
+
+class _VadCore:
+    """Adaptive noise floor per band plus hysteresis (mirrors vdsp_vad_core)."""
+
+    def __init__(self, frame_ms, threshold_db, release_db):
+        f = frame_ms / 20.0
+        self.up_quiet = 1.0 + NF_UP_QUIET * f
+        self.up_speech = 1.0 + NF_UP_SPEECH * f
+        self.on = 10.0 ** (threshold_db / 10.0)
+        self.off2 = 2.0 * 10.0 ** (release_db / 10.0)
+        self.reset()
+
+    def reset(self):
+        self.nf = [0.0, 0.0]
+        self.prev = [0.0, 0.0]
+        self.primed = False
+        self.state = False
+
+    def decide(self, e, extra):
+        """Raw speech decision for band energies `e` with `extra` energy (echo) to discount."""
+        nf = self.nf
+        if not self.primed:
+            nf[0] = e[0] if e[0] > 1.0 else 1.0
+            nf[1] = e[1] if e[1] > 1.0 else 1.0
+            self.primed = True
+        if self.state:
+            # continuing speech: two-frame energy against a lower (release) threshold
+            r0 = (e[0] + self.prev[0]) / nf[0]
+            r1 = (e[1] + self.prev[1]) / nf[1]
+            raw = r0 > self.off2 or r1 > self.off2
+        else:
+            raw = e[0] > self.on * nf[0] or e[1] > self.on * nf[1]
+        tot = e[0] + e[1]
+        if raw and tot <= ABS_MIN_ENERGY:
+            raw = False
+        if raw and extra > 0.0 and tot <= nf[0] + nf[1] + extra:
+            raw = False
+        self.prev[0] = e[0]
+        self.prev[1] = e[1]
+        return raw
+
+    def update(self, e, raw):
+        nf = self.nf
+        for b in (0, 1):
+            x = e[b]
+            if x < nf[b]:
+                nf[b] += NF_DOWN * (x - nf[b])
+                if nf[b] < NF_MIN:
+                    nf[b] = NF_MIN
+            elif not raw:
+                y = nf[b] * self.up_quiet
+                nf[b] = y if y < x else x
+            else:
+                nf[b] *= self.up_speech
+        self.state = raw
+
+
+class VadReference:
+    """Reference of :class:`voicedsp.Vad`: one bool per frame."""
+
+    def __init__(self, sample_rate_hz=8000, frame_ms=20, threshold_db=3.0, release_db=1.0):
+        self.dec = sample_rate_hz // 8000
+        self.n = sample_rate_hz * frame_ms // 1000
+        self.core = _VadCore(frame_ms, threshold_db, release_db)
+        self.smooth = frame_ms < 20
+        self.reset()
+
+    def reset(self):
+        self.core.reset()
+        self.hist = [0, 0, 0]
+        self.pe = None
+
+    def process(self, frame):
+        e = band_energies(frame, self.hist, self.dec)
+        if self.smooth:
+            e, self.pe = _smooth(e, self.pe), e
+        raw = self.core.decide(e, 0.0)
+        self.core.update(e, raw)
+        return raw
+
+
+class TurnReference:
+    """Reference of :class:`voicedsp.TurnDetector` (same knobs, same events)."""
+
+    def __init__(self, sample_rate_hz=8000, frame_ms=20, *, silence_threshold_ms=500,
+                 response_min_speech_ms=600, commit_min_interval_ms=1500, barge_confirm_ms=300,
+                 instant_barge=False, mic_guard_ms=0, prefix_padding_ms=300,
+                 vad_threshold_db=3.0, vad_release_db=1.0, echo_gating=True,
+                 echo_max_delay_ms=300):
+        self.rate = sample_rate_hz
+        self.dec = sample_rate_hz // 8000
+        self.n = sample_rate_hz * frame_ms // 1000
+        ms = lambda v: int(v) * sample_rate_hz // 1000  # noqa: E731
+        self.silence = ms(silence_threshold_ms)
+        self.min_speech = ms(response_min_speech_ms)
+        self.interval = ms(commit_min_interval_ms)
+        self.confirm = ms(barge_confirm_ms)
+        self.instant = bool(instant_barge)
+        self.guard = ms(mic_guard_ms)
+        self.prefix = ms(prefix_padding_ms)
+        self.onset = ms(ONSET_MS)
+        self.bridge = ms(BRIDGE_MS)
+        self.pre = ms(PRE_MS)
+        self.post = ms(POST_MS)
+        self.agent_hang = ms(AGENT_HANG_MS)
+        self.barge_gap = ms(BARGE_GAP_MS)
+        self.mask_after = ms(MASK_AFTER_MS)
+        self.peak_rel = 10.0 ** (-PEAK_REL_DB / 10.0)
+        self.gating = bool(echo_gating)
+        f = frame_ms / 20.0
+        self.lags = int(echo_max_delay_ms) // frame_ms + 1
+        self.xc_decay = ECHO_XC_DECAY ** f
+        self.rho = 10.0 ** (-ECHO_DECAY_DB * f / 10.0)
+        # steps per frame and frame counts scale with the frame length (rates per second fixed)
+        eta0, eta = ECHO_ETA0_DB * f, ECHO_ETA_DB * f
+        self.g_up_fast = 10.0 ** (eta0 * ECHO_Q / 10.0)
+        self.g_dn_fast = 10.0 ** (-eta0 * (1.0 - ECHO_Q) / 10.0)
+        self.g_up = 10.0 ** (eta * ECHO_Q / 10.0)
+        self.g_dn = 10.0 ** (-eta * (1.0 - ECHO_Q) / 10.0)
+        self.g_dn_pull_fast = 10.0 ** (-eta0 * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
+        self.g_dn_pull = 10.0 ** (-eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
+        self.min_frames = max(int(ECHO_MIN_FRAMES * 20 // frame_ms), ECHO_MIN_FRAMES)
+        self.fast_frames = int(ECHO_FAST_FRAMES * 20 // frame_ms)
+        self.trunc = 10.0 ** (ECHO_TRUNC_DB / 10.0)
+        self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
+        self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
+        self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
+        self.tail_max = ms(TAIL_MAX_MS)
+        self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
+        self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
+        self.smooth = frame_ms < 20
+        self.reset()
+
+    def reset(self):
+        self.core.reset()
+        self.uh = [0, 0, 0]
+        self.dh = [0, 0, 0]
+        self.pe = None
+        self.pdt = 0.0
+        self.t = 0
+        self.ring = [0.0] * ECHO_RING
+        self.xc = [0.0] * self.lags
+        self.n_echo = 0
+        self.g = self.g0
+        self.env = 0.0
+        self.agent_on = False
+        self.last_agent = 0
+        self.agent_seen = False
+        self.seg_open = False
+        self.seg_confirmed = False
+        self.seg_start = 0
+        self.seg_raw = 0
+        self.last_raw_end = 0
+        self.last_end_ref = 0
+        self.turn_open = False
+        self.turn_start = 0
+        self.turn_peak = 0.0
+        self.mask_end = 0.0
+        self.last_commit = None
+        self.barged = False
+        self.cand = None
+        self.k = 0
+
+    # -- per frame -------------------------------------------------------------------------
+    def process(self, uplink, downlink=None):
+        e = band_energies(uplink, self.uh, self.dec)
+        if downlink is not None:
+            d = band_energies(downlink, self.dh, self.dec)
+            dt = d[0] + d[1]
+        else:
+            dt = 0.0
+        if self.smooth:
+            e, self.pe = _smooth(e, self.pe), e
+            dt, self.pdt = (dt + self.pdt) * 0.5, dt
+        return self.process_energies(e, dt)
+
+    def process_energies(self, e, dt):
+        """One frame from its uplink band energies and downlink energy (the tests' hook)."""
+        ev = []
+        t0 = self.t
+        t1 = t0 + self.n
+        self.t = t1
+        self.k += 1
+        agent_now = dt > AGENT_ACTIVE_ENERGY
+        if agent_now:
+            self.agent_on = True
+            self.last_agent = t1
+            self.agent_seen = True
+        elif self.agent_on and t1 - self.last_agent >= self.agent_hang:
+            self.agent_on = False
+        extra = self._echo(e, dt) * self.margin if self.gating else 0.0
+        raw = self.core.decide(e, extra)
+        if raw and e[0] + e[1] < self.turn_peak * self.peak_rel:
+            raw = False                         # a tail this far under the turn's peak is over
+        if raw and self.guard > 0 and not agent_now and self.agent_seen \
+                and t0 < self.last_agent + self.guard:
+            raw = False
+        self.core.update(e, raw)
+        if raw:
+            self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
+        elif t0 - self.last_raw_end < self.mask_after:
+            # what hides a tail is the masking level just after the last speech heard
+            m = self.core.nf[0] + self.core.nf[1] + extra
+            if m > self.mask_end:
+                self.mask_end = m
+        if raw and self.seg_confirmed:
+            tot = e[0] + e[1]
+            if tot > self.turn_peak:
+                self.turn_peak = tot
+        self._segments(ev, raw, t0, t1)
+        return ev
+
+    def _echo(self, e, dt):
+        k = self.k
+        ring = self.ring
+        ring[k % ECHO_RING] = dt
+        recent = 0.0
+        for j in range(self.lags + 1):
+            v = ring[(k - j) % ECHO_RING]
+            if v > recent:
+                recent = v
+        if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY:
+            self.env = self.env * self.rho if self.env > 1e-3 else 0.0
+            return self.env * self.g
+        ut = e[0] + e[1]
+        if recent > AGENT_ACTIVE_ENERGY:
+            su = math.sqrt(ut)
+            xc = self.xc
+            for lag in range(self.lags):
+                xc[lag] = self.xc_decay * xc[lag] + su * math.sqrt(ring[(k - lag) % ECHO_RING])
+            self.n_echo += 1
+        if self.n_echo >= self.min_frames:
+            best = 0
+            xc = self.xc
+            for lag in range(1, self.lags):
+                if xc[lag] > xc[best]:
+                    best = lag
+            drive = ring[(k - best) % ECHO_RING]
+            if best > 0:
+                v = ring[(k - best + 1) % ECHO_RING]
+                if v > drive:
+                    drive = v
+            v = ring[(k - best - 1) % ECHO_RING]
+            if v > drive:
+                drive = v
+        else:
+            drive = recent
+        self.env = drive + self.env * self.rho
+        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
+                and drive > self.env * ECHO_TRAIN_FRAC \
+                and self.cand is None:          # no learning during a barge-in candidate
+            ue = ut - (self.core.nf[0] + self.core.nf[1])
+            ge = self.g * self.env
+            fast = self.n_echo < self.min_frames + self.fast_frames
+            if ue > ge * self.trunc:
+                pass                                    # double talk: do not learn
+            elif ue > ge:
+                self.g *= self.g_up_fast if fast else self.g_up
+            elif ue < ge * self.pull:
+                self.g *= self.g_dn_pull_fast if fast else self.g_dn_pull
+            else:
+                self.g *= self.g_dn_fast if fast else self.g_dn
+            if self.g > 1.0:
+                self.g = 1.0
+        return self.env * self.g
+
+    def _segments(self, ev, raw, t0, t1):
+        if raw:
+            # a new segment after a long gap; an unconfirmed one restarts at any gap (the
+            # onset must be ONSET_MS of consecutive speech frames)
+            if not self.seg_open or t0 - self.last_raw_end > self.bridge or \
+                    (not self.seg_confirmed and t0 > self.last_raw_end):
+                if self.seg_open:
+                    self._end_segment(ev, t1)
+                self.seg_open = True
+                self.seg_confirmed = False
+                self.seg_start = t0
+                self.seg_raw = 0
+            self.seg_raw += self.n
+            self.last_raw_end = t1
+            if not self.seg_confirmed:
+                if self.seg_raw >= self.onset:
+                    self.seg_confirmed = True
+                    start = self.seg_start - self.pre
+                    if start < self.last_end_ref:
+                        start = self.last_end_ref      # segments never overlap
+                    ev.append(RefEvent("speech_start", t1, start, start))
+                    self._onset(ev, t1)
+        elif self.seg_open and t1 - self.last_raw_end > self.bridge:
+            self._end_segment(ev, t1)
+        if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
+            ev.append(RefEvent("barge_rejected", t1, self.cand, self.cand))
+            self.cand = None
+        if self.cand is not None and raw and t1 - self.cand >= self.confirm:
+            self.barged = True
+            ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
+            self.cand = None
+        if self.turn_open and t1 - self.last_raw_end >= self.silence \
+                and t1 - self.last_raw_end >= self.silence + self._tail():
+            if self.last_raw_end - self.turn_start >= self.min_speech:
+                if self.last_commit is None or t1 - self.last_commit >= self.interval:
+                    ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
+                    self.last_commit = t1
+                    self._close_turn()
+            else:
+                ev.append(RefEvent("backchannel", t1, self.last_raw_end, self._turn_audio()))
+                self._close_turn()
+
+    def _onset(self, ev, t1):
+        if not self.turn_open:
+            self.turn_open = True
+            self.turn_start = self.seg_start
+            self.barged = False
+        if self.agent_on and not self.barged and self.cand is None:
+            if self.instant:
+                self.barged = True
+                ev.append(RefEvent("barge_in", t1, self.seg_start, self.seg_start))
+            else:
+                self.cand = self.seg_start
+                ev.append(RefEvent("barge_candidate", t1, self.seg_start, self.seg_start))
+
+    def _end_segment(self, ev, t1):
+        if self.seg_confirmed:
+            self.last_end_ref = self.last_raw_end + self.post + int(self._tail() * POST_TAIL)
+            ev.append(RefEvent("speech_end", t1, self.last_end_ref, self.last_end_ref))
+        self.seg_open = False
+        self.seg_confirmed = False
+
+    def _tail(self):
+        # how much of the speech's decay the noise floor hid, as extra silence to wait
+        floor = self.mask_end
+        if self.turn_peak <= floor:
+            return 0
+        hidden = TAIL_REF_DB - 10.0 * math.log10(self.turn_peak / floor)
+        if hidden <= 0.0:
+            return 0
+        tail = int(hidden * self.tail_per_db)
+        return tail if tail < self.tail_max else self.tail_max
+
+    def _turn_audio(self):
+        s = self.turn_start - self.prefix
+        return s if s > 0 else 0
+
+    def _close_turn(self):
+        self.turn_open = False
+        self.turn_peak = 0.0
+        self.barged = False
