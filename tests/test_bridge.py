@@ -47,7 +47,7 @@ def test_bad_configurations_are_refused_clearly():
     with pytest.raises(ValueError, match="G.711 callers are 8000 Hz"):
         voicedsp.MediaBridge("g711_ulaw", 16000, "pcm16", 16000, 24000)
     with pytest.raises(voicedsp.UnsupportedRateError):
-        voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 22050, 24000)
+        voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 22000, 24000)
     with pytest.raises(voicedsp.FrameSizeError):
         voicedsp.MediaBridge("opus", 48000, "pcm16", 16000, 24000, frame_ms=30)
     with pytest.raises(ValueError):
@@ -168,7 +168,7 @@ def test_preroll_plays_before_model_audio(tmp_path):
     with pytest.raises(voicedsp.InvalidArgumentError):
         b.push_preroll(b"\0" * 3, rate_hz=16000)
     with pytest.raises(voicedsp.UnsupportedRateError):
-        b.push_preroll(b"\0" * 4, rate_hz=11025)
+        b.push_preroll(b"\0" * 4, rate_hz=12345)
 
 
 # --- turn-taking through the bridge --------------------------------------------------------
@@ -267,6 +267,20 @@ def test_group_tick_equals_per_call_processing(speech8k):
             assert [x.type for j, x in ev if j == i] == [x.type for x in e]
     with pytest.raises(ValueError):
         group.tick(b"\0" * 10, model_out, caller_out)
+
+
+def test_group_push_queues_each_bridges_audio():
+    bridges = [voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000) for _ in range(3)]
+    group = voicedsp.BridgeGroup(bridges)
+    chunks = [tone(300, 0.1, 24000).tobytes(), None, b"\0" * 3]
+    group.push_model_audio(chunks, item_ids=["a", None, "c"])
+    assert [round(b.queued_ms) for b in bridges] == [100, 0, 0]
+    assert [i for i, _ in group.errors] == [2]
+    assert isinstance(group.errors[0][1], voicedsp.InvalidArgumentError)
+    with pytest.raises(ValueError):
+        group.push_model_audio([None])
+    with pytest.raises(TypeError):
+        group.push_model_audio([bytearray(4), None, None])
 
 
 def test_group_refuses_mixed_bridges():

@@ -4,6 +4,7 @@ G.711 mu-law / A-law (bit-exact with ITU-T G.711 / G.191), with more components 
 Opus, streaming resampling and turn-taking, all in a C99 core bound with Cython.
 """
 
+from voicedsp._bridge import BridgeGroup, MediaBridge
 from voicedsp._g711 import (alaw_decode, alaw_encode, alaw_to_ulaw, ulaw_decode, ulaw_encode,
                             ulaw_to_alaw)
 from voicedsp._info import build_info
@@ -49,4 +50,6 @@ __all__ = [
     "TurnDetection",
     "TurnDetector",
     "TurnEvent",
+    "MediaBridge",
+    "BridgeGroup",
 ]

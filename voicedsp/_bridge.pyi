@@ -5,19 +5,9 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from typing_extensions import Buffer
 
-_Codec = Literal["pcm16", "g711_ulaw", "g711_alaw", "opus"]
-_EventType = Literal["speech_start", "speech_end", "turn_commit", "backchannel", "barge_in",
-                     "barge_candidate", "barge_rejected"]
+from voicedsp._turn import TurnEvent
 
-class TurnEvent:
-    """A caller turn-taking event (see MediaBridge.uplink)."""
-    type: _EventType
-    t_ms: float          # decision time, ms since the bridge started
-    ref_ms: float        # the moment it refers to (segment start/end, onset...)
-    start_ms: float      # turn_commit / backchannel: where the turn's audio starts
-    item_id: Optional[str]   # barge_in: the response that was cut
-    heard_ms: float      # barge_in: how much of it the caller heard
-    def as_dict(self) -> Dict[str, Any]: ...
+_Codec = Literal["pcm16", "g711_ulaw", "g711_alaw", "opus"]
 
 class MediaBridge:
     """One call: caller codec <-> model codec, turn-taking, playout queue and clock.

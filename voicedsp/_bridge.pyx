@@ -10,84 +10,15 @@ from libc.stdlib cimport free, malloc
 
 from voicedsp._cdefs cimport *
 from voicedsp._common cimport acquire_bytes, acquire_out, check
+from voicedsp._turn cimport fill_turn_config
 
+from voicedsp._resample import SUPPORTED_RATES_HZ
+from voicedsp._turn import EVENT_NAMES, TurnEvent
 from voicedsp.errors import InvalidArgumentError, InvalidTypeError
 
 CODECS = {"pcm16": VDSP_CODEC_PCM16, "g711_ulaw": VDSP_CODEC_G711_ULAW,
           "g711_alaw": VDSP_CODEC_G711_ALAW, "opus": VDSP_CODEC_OPUS}
-EVENT_TYPES = ("speech_start", "speech_end", "turn_commit", "backchannel", "barge_in",
-               "barge_candidate", "barge_rejected")
-_TURN_FIELDS = ("silence_threshold_ms", "response_min_speech_ms", "commit_min_interval_ms",
-                "barge_confirm_ms", "instant_barge", "mic_guard_ms", "prefix_padding_ms",
-                "vad_threshold_db", "vad_release_db", "echo_gating", "echo_max_delay_ms")
 cdef tuple NO_EVENTS = ()
-
-
-cdef class TurnEvent:
-    """A turn-taking event of the caller, as the bridge reports it.
-
-    Attributes
-    ----------
-    type : str
-        ``speech_start``, ``speech_end``, ``turn_commit``, ``backchannel``, ``barge_in``,
-        ``barge_candidate`` or ``barge_rejected``.
-    t_ms : float
-        Decision time: ms of stream since the bridge started, at the end of the frame that
-        fired.
-    ref_ms : float
-        The moment the event refers to: segment start/end, last speech, candidate onset.
-    start_ms : float
-        ``turn_commit`` / ``backchannel``: where the turn's audio starts (prefix padding
-        included).
-    item_id : str or None
-        ``barge_in``: the model response that was cut.
-    heard_ms : float
-        ``barge_in``: how much of that response the caller heard (for
-        ``conversation.item.truncate``).
-    """
-    cdef readonly str type
-    cdef readonly double t_ms, ref_ms, start_ms, heard_ms
-    cdef readonly object item_id
-
-    def __repr__(self):
-        extra = f", item_id={self.item_id!r}, heard_ms={self.heard_ms:.0f}" \
-            if self.type == "barge_in" else ""
-        return f"TurnEvent({self.type!r}, t_ms={self.t_ms:.0f}{extra})"
-
-    def __eq__(self, other):
-        return isinstance(other, TurnEvent) and self.as_dict() == other.as_dict()
-
-    def __hash__(self):
-        return hash((self.type, self.t_ms))
-
-    def as_dict(self):
-        d = {"event": self.type, "t_ms": self.t_ms, "ref_ms": self.ref_ms}
-        if self.type in ("turn_commit", "backchannel"):
-            d["start_ms"] = self.start_ms
-        if self.type == "barge_in":
-            d["item_id"] = self.item_id
-            d["heard_ms"] = self.heard_ms
-        return d
-
-
-cdef int fill_turn_config(vdsp_turn_config *c, object td) except -1:
-    """Copy a TurnDetection-like object's knobs into the C config (defaults for missing ones)."""
-    vdsp_turn_config_default(c)
-    if td is None:
-        return 0
-    get = td.get if isinstance(td, dict) else lambda k, d: getattr(td, k, d)
-    c.silence_threshold_ms = get("silence_threshold_ms", c.silence_threshold_ms)
-    c.response_min_speech_ms = get("response_min_speech_ms", c.response_min_speech_ms)
-    c.commit_min_interval_ms = get("commit_min_interval_ms", c.commit_min_interval_ms)
-    c.barge_confirm_ms = get("barge_confirm_ms", c.barge_confirm_ms)
-    c.instant_barge = bool(get("instant_barge", c.instant_barge))
-    c.mic_guard_ms = get("mic_guard_ms", c.mic_guard_ms)
-    c.prefix_padding_ms = get("prefix_padding_ms", c.prefix_padding_ms)
-    c.vad_threshold_db = get("vad_threshold_db", c.vad_threshold_db)
-    c.vad_release_db = get("vad_release_db", c.vad_release_db)
-    c.echo_gating = bool(get("echo_gating", c.echo_gating))
-    c.echo_max_delay_ms = get("echo_max_delay_ms", c.echo_max_delay_ms)
-    return 0
 
 
 cdef int codec_id(str name, str what) except -1:
@@ -105,6 +36,7 @@ cdef class MediaBridge:
     cdef readonly str caller_codec, model_codec
     cdef readonly int caller_rate_hz, model_input_rate_hz, model_output_rate_hz, frame_ms
     cdef readonly bint hold_and_resume
+    cdef readonly object turn_detection
     cdef size_t up_cap, down_cap, frame_bytes, frame_samples
     cdef bint fixed_up          # model codec output has a fixed size (not Opus)
     cdef dict _item_ids         # str -> int
@@ -128,7 +60,7 @@ cdef class MediaBridge:
         cfg.model_input_rate_hz = model_input_rate_hz
         cfg.model_output_rate_hz = model_output_rate_hz
         cfg.frame_ms = frame_ms
-        fill_turn_config(&cfg.turn, turn_detection)
+        self.turn_detection = fill_turn_config(&cfg.turn, turn_detection)
         cfg.hold_and_resume = hold_and_resume
         cfg.max_queue_ms = max_queue_ms
         cfg.opus_bitrate = opus_bitrate
@@ -139,8 +71,8 @@ cdef class MediaBridge:
         check(vdsp_bridge_create(&cfg, &self.b),
               f"MediaBridge({caller_codec} {caller_rate_hz} Hz -> {model_codec} "
               f"{model_input_rate_hz}/{model_output_rate_hz} Hz, frame_ms={frame_ms}); caller "
-              "rates 8000/16000/24000/48000, model rates 8000, 12000, 16000, 24000, 32000, "
-              "44100 or 48000, frame_ms 10 or 20 (30 without Opus)")
+              "rates 8000/16000/24000/48000, model rates "
+              f"{', '.join(map(str, SUPPORTED_RATES_HZ))}, frame_ms 10 or 20 (30 without Opus)")
         self.caller_codec, self.model_codec = caller_codec, model_codec
         self.caller_rate_hz = caller_rate_hz
         self.model_input_rate_hz = model_input_rate_hz
@@ -242,19 +174,14 @@ cdef class MediaBridge:
         return result, self._events(n_ev)
 
     cdef tuple _events(self, size_t n_ev):
-        cdef TurnEvent e
+        """The TurnEvents of self.ev[:n_ev] (responses named by their item ids)."""
         out = []
         for i in range(n_ev):
-            e = TurnEvent.__new__(TurnEvent)
-            e.type = EVENT_TYPES[self.ev[i].type]
-            e.t_ms = self.ev[i].t_ms
-            e.ref_ms = self.ev[i].ref_ms
-            e.start_ms = self.ev[i].start_ms
-            e.heard_ms = self.ev[i].heard_ms
-            e.item_id = self._item_names.get(self.ev[i].item) if self.ev[i].item else None
+            item_id = self._item_names.get(self.ev[i].item) if self.ev[i].item else None
             if self.ev[i].type == VDSP_TURN_BARGE_IN:
                 self._last_item = 0     # the next response starts a new item
-            out.append(e)
+            out.append(TurnEvent(EVENT_NAMES[self.ev[i].type], self.ev[i].t_ms, self.ev[i].ref_ms,
+                                 self.ev[i].start_ms, item_id, self.ev[i].heard_ms))
         return tuple(out)
 
     # --- downlink --------------------------------------------------------------------------

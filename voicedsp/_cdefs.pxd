@@ -1,5 +1,5 @@
 # Every declaration of the C core, in one place. Components cimport from here.
-from libc.stdint cimport int16_t, uint8_t
+from libc.stdint cimport int16_t, int64_t, uint8_t, uint32_t, uint64_t
 
 
 cdef extern from "voicedsp/status.h" nogil:
@@ -109,7 +109,6 @@ cdef extern from "voicedsp/resample.h" nogil:
     int vdsp_resampler_latency(const vdsp_resampler *r)
     int vdsp_resampler_taps(const vdsp_resampler *r)
     int vdsp_resampler_rate_supported(int rate_hz)
-from libc.stdint cimport int64_t
 
 
 cdef extern from "voicedsp/vad.h" nogil:
@@ -165,3 +164,78 @@ cdef extern from "voicedsp/turn.h" nogil:
                           double *echo_delay_ms, double *echo_gain_db)
     void vdsp_turn_reset(vdsp_turn *turn)
     void vdsp_turn_destroy(vdsp_turn *turn)
+
+
+cdef extern from "voicedsp/bridge.h" nogil:
+    enum:
+        VDSP_CODEC_PCM16
+        VDSP_CODEC_G711_ULAW
+        VDSP_CODEC_G711_ALAW
+        VDSP_CODEC_OPUS
+        VDSP_BRIDGE_MAX_EVENTS
+    ctypedef struct vdsp_bridge_config:
+        int caller_codec
+        int caller_rate_hz
+        int model_codec
+        int model_input_rate_hz
+        int model_output_rate_hz
+        int frame_ms
+        vdsp_turn_config turn
+        int hold_and_resume
+        int max_queue_ms
+        int opus_bitrate
+        int opus_complexity
+    ctypedef struct vdsp_bridge_event:
+        int type
+        double t_ms
+        double ref_ms
+        double start_ms
+        uint32_t item
+        double heard_ms
+    ctypedef struct vdsp_bridge_stats:
+        uint64_t frames_in
+        uint64_t frames_out
+        uint64_t silent_frames
+        uint64_t bad_frames
+        uint64_t concealed
+        uint64_t model_chunks
+        uint64_t model_rejected
+        uint64_t barge_ins
+        uint64_t commits
+        uint64_t backchannels
+        uint64_t rejected_candidates
+        uint64_t dropped_samples
+    ctypedef struct vdsp_bridge:
+        pass
+    void vdsp_bridge_config_default(vdsp_bridge_config *cfg)
+    int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out)
+    void vdsp_bridge_destroy(vdsp_bridge *b)
+    size_t vdsp_bridge_caller_frame_samples(const vdsp_bridge *b)
+    size_t vdsp_bridge_caller_frame_bytes(const vdsp_bridge *b)
+    size_t vdsp_bridge_uplink_max_bytes(const vdsp_bridge *b)
+    size_t vdsp_bridge_downlink_max_bytes(const vdsp_bridge *b)
+    int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
+                           uint8_t *model_out, size_t capacity, size_t *model_bytes,
+                           vdsp_bridge_event *events, size_t events_capacity, size_t *n_events)
+    int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t n, uint32_t item)
+    int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
+                              uint32_t item)
+    int vdsp_bridge_downlink(vdsp_bridge *b, uint8_t *out, size_t capacity, size_t *n)
+    uint64_t vdsp_bridge_mark(const vdsp_bridge *b)
+    void vdsp_bridge_ack(vdsp_bridge *b, uint64_t token)
+    double vdsp_bridge_clear(vdsp_bridge *b)
+    double vdsp_bridge_heard_ms(const vdsp_bridge *b, uint32_t item)
+    uint32_t vdsp_bridge_current_item(const vdsp_bridge *b)
+    double vdsp_bridge_queued_ms(const vdsp_bridge *b)
+    int vdsp_bridge_paused(const vdsp_bridge *b)
+    double vdsp_bridge_uplink_latency_ms(const vdsp_bridge *b)
+    void vdsp_bridge_get_stats(const vdsp_bridge *b, vdsp_bridge_stats *stats)
+    const int16_t *vdsp_bridge_last_uplink_pcm(const vdsp_bridge *b, size_t *n)
+    const int16_t *vdsp_bridge_last_downlink_pcm(const vdsp_bridge *b, size_t *n)
+    void vdsp_bridge_reset(vdsp_bridge *b)
+    int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
+                               size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
+                               size_t model_stride, size_t *model_bytes, uint8_t *caller_out,
+                               size_t caller_stride, size_t *caller_bytes,
+                               vdsp_bridge_event *events, uint32_t *event_bridge,
+                               size_t events_capacity, size_t *n_events, int *status)

@@ -1,4 +1,8 @@
-from voicedsp._cdefs cimport vdsp_turn, vdsp_turn_event, vdsp_vad
+from voicedsp._cdefs cimport vdsp_turn, vdsp_turn_config, vdsp_turn_event, vdsp_vad
+
+# TurnDetection (None: defaults) -> C knobs; returns the TurnDetection used. Shared with the
+# MediaBridge binding.
+cdef object fill_turn_config(vdsp_turn_config *cfg, object turn_detection)
 
 
 cdef class Vad:

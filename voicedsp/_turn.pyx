@@ -90,26 +90,32 @@ cdef int _frame_error(int status, Py_ssize_t got, Py_ssize_t want, str ctx) exce
     return 0
 
 
+cdef object fill_turn_config(vdsp_turn_config *cfg, object turn_detection):
+    """Fill `cfg` from a TurnDetection (None: the defaults); returns the TurnDetection used."""
+    if turn_detection is None:
+        turn_detection = TurnDetection()
+    elif not isinstance(turn_detection, TurnDetection):
+        raise InvalidTypeError("turn_detection: expected a voicedsp.TurnDetection, got "
+                               f"{type(turn_detection).__name__}")
+    vdsp_turn_config_default(cfg)
+    cfg.silence_threshold_ms = turn_detection.silence_threshold_ms
+    cfg.response_min_speech_ms = turn_detection.response_min_speech_ms
+    cfg.commit_min_interval_ms = turn_detection.commit_min_interval_ms
+    cfg.barge_confirm_ms = turn_detection.barge_confirm_ms
+    cfg.instant_barge = turn_detection.instant_barge
+    cfg.mic_guard_ms = turn_detection.mic_guard_ms
+    cfg.prefix_padding_ms = turn_detection.prefix_padding_ms
+    cfg.vad_threshold_db = turn_detection.vad_threshold_db
+    cfg.vad_release_db = turn_detection.vad_release_db
+    cfg.echo_gating = turn_detection.echo_gating
+    cfg.echo_max_delay_ms = turn_detection.echo_max_delay_ms
+    return turn_detection
+
+
 cdef class TurnDetector:
     def __cinit__(self, int sample_rate_hz=8000, int frame_ms=20, turn_detection=None):
         cdef vdsp_turn_config cfg
-        if turn_detection is None:
-            turn_detection = TurnDetection()
-        elif not isinstance(turn_detection, TurnDetection):
-            raise InvalidTypeError("turn_detection: expected a voicedsp.TurnDetection, got "
-                                   f"{type(turn_detection).__name__}")
-        vdsp_turn_config_default(&cfg)
-        cfg.silence_threshold_ms = turn_detection.silence_threshold_ms
-        cfg.response_min_speech_ms = turn_detection.response_min_speech_ms
-        cfg.commit_min_interval_ms = turn_detection.commit_min_interval_ms
-        cfg.barge_confirm_ms = turn_detection.barge_confirm_ms
-        cfg.instant_barge = turn_detection.instant_barge
-        cfg.mic_guard_ms = turn_detection.mic_guard_ms
-        cfg.prefix_padding_ms = turn_detection.prefix_padding_ms
-        cfg.vad_threshold_db = turn_detection.vad_threshold_db
-        cfg.vad_release_db = turn_detection.vad_release_db
-        cfg.echo_gating = turn_detection.echo_gating
-        cfg.echo_max_delay_ms = turn_detection.echo_max_delay_ms
+        turn_detection = fill_turn_config(&cfg, turn_detection)
         check(vdsp_turn_create(sample_rate_hz, frame_ms, &cfg, &self._turn), "TurnDetector")
         self.frame_samples = vdsp_turn_frame_samples(self._turn)
         self.sample_rate_hz = sample_rate_hz
