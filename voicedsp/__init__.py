@@ -32,4 +32,22 @@ __all__ = [
     "CodecError",
     "StateError",
     "OutOfMemoryError",
+    "Voice",
+    "AgentSpec",
 ]
+
+# The attach API (voicedsp.Voice) needs the ``platform`` extra; import it only when asked, so
+# ``import voicedsp`` stays light.
+_LAZY = {"Voice": "voicedsp.voice", "AgentSpec": "voicedsp.platform.spec"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "TurnDetection":  # until the turn-taking component provides it natively
+        from voicedsp.platform._media import TurnDetection
+
+        return TurnDetection
+    raise AttributeError(f"module 'voicedsp' has no attribute {name!r}")
