@@ -12,6 +12,8 @@ import sys
 
 COMMANDS = [
     "voicedsp._cli_g711",
+    "voicedsp._cli_serve",
+    "voicedsp._cli_demo",
 ]
 
 

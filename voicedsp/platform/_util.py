@@ -54,7 +54,7 @@ def synthesize(text: str, rate_hz: int = 8000, wpm: int = 175, voice: str = "en-
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             with wave.open(path, "rb") as w:
                 pcm, rate = w.readframes(w.getnframes()), w.getframerate()
-        return resample(pcm, rate, rate_hz)
+        return _trim(resample(pcm, rate, rate_hz), rate_hz)
     import numpy as np
 
     dur = max(0.3, 0.07 * len(text))
@@ -62,6 +62,18 @@ def synthesize(text: str, rate_hz: int = 8000, wpm: int = 175, voice: str = "en-
     env = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)
     sig = 6000 * env * np.sign(np.sin(2 * np.pi * 140 * t))
     return sig.astype(np.int16).tobytes()
+
+
+def _trim(pcm: bytes, rate_hz: int) -> bytes:
+    """Strip espeak-ng's leading/trailing silence (keep 20 ms), so scripted pauses are exact."""
+    import numpy as np
+
+    x = np.frombuffer(pcm, dtype=np.int16)
+    loud = np.flatnonzero(np.abs(x) > 100)
+    if not len(loud):
+        return pcm
+    pad = rate_hz // 50
+    return x[max(0, loud[0] - pad): loud[-1] + pad].tobytes()
 
 
 def read_wav_mono(path, rate_hz: int) -> bytes:

@@ -37,12 +37,14 @@ class PhoneProfile:
     """How a simulated phone number behaves when the sim trunk dials it."""
 
     def __init__(self, script=None, *, answer: bool = True, answer_after_ms: int = 300,
-                 reachable: bool = True, echo_gain: float = 0.0, linger_ms: int = 1500) -> None:
+                 reachable: bool = True, echo_gain: float = 0.0, linger_ms: int = 1500,
+                 on_step=None) -> None:
         self.script = list(script) if script is not None else [
             Say("Hello?"), WaitAgent(heard_ms=300, quiet_ms=700, timeout_ms=8000),
             Say("Thank you, goodbye."), Hangup()]
         self.answer, self.answer_after_ms = answer, answer_after_ms
         self.reachable, self.echo_gain, self.linger_ms = reachable, echo_gain, linger_ms
+        self.on_step = on_step
 
 
 class SimTrunk:
@@ -77,6 +79,7 @@ class SimTrunk:
             return
         phone = SimulatedPhone(self.platform.twilio_url, prof.script, call_sid=call.sid,
                                echo_gain=prof.echo_gain, linger_ms=prof.linger_ms,
+                               on_step=prof.on_step,
                                headers=self.platform._internal_headers(call.org_id))
         call.phone = phone
         try:

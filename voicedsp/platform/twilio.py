@@ -110,8 +110,9 @@ class TwilioLeg:
 
 @dataclasses.dataclass
 class Say:
-    """Speak ``text`` (espeak-ng)."""
+    """Speak ``text`` (espeak-ng, ``wpm`` words per minute)."""
     text: str
+    wpm: int = 175
 
 
 @dataclasses.dataclass
@@ -141,6 +142,7 @@ class BargeIn:
     text: str
     after_ms: int = 800
     timeout_ms: int = 15000
+    wpm: int = 175
 
 
 @dataclasses.dataclass
@@ -331,7 +333,7 @@ class SimulatedPhone:
     async def _step(self, step: Any, t_next: float) -> float:
         if isinstance(step, Say):
             self._note(f"caller says: {step.text!r}")
-            return await self._speak(synthesize(step.text, 8000), t_next)
+            return await self._speak(synthesize(step.text, 8000, step.wpm), t_next)
         if isinstance(step, PlayWav):
             self._note(f"caller plays {step.path}")
             return await self._speak(read_wav_mono(step.path, 8000), t_next)
@@ -358,7 +360,7 @@ class SimulatedPhone:
                     break
                 t_next = await self._tick(_SILENCE_ULAW, t_next)
             self._note(f"caller talks over the agent: {step.text!r}")
-            return await self._speak(synthesize(step.text, 8000), t_next)
+            return await self._speak(synthesize(step.text, 8000, step.wpm), t_next)
         if isinstance(step, Hangup):
             await self._hangup()
             self.stopped_by_platform = True
