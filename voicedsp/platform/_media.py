@@ -317,6 +317,8 @@ class InterimBridge:
         self._last_commit = -1e9
         self._pending_commit = False
         self._candidate: Optional[float] = None
+        self._down_db: deque = deque(maxlen=max(1, int(getattr(
+            self.turn_detection, "echo_max_delay_ms", 300)) // frame_ms + 1))
         self._closed = False
 
     # -- properties
@@ -376,7 +378,16 @@ class InterimBridge:
                 and self._t_ms - self._agent_last_ms > self.frame_ms:
             return False
         # fixed threshold over a digital-silence floor: -45 dBFS + the sensitivity knob
-        return _rms_dbfs(pcm) > -48.0 + float(getattr(td, "vad_threshold_db", 3.0))
+        level = _rms_dbfs(pcm)
+        if level <= -48.0 + float(getattr(td, "vad_threshold_db", 3.0)):
+            return False
+        if getattr(td, "echo_gating", True) and self._down_db:
+            # crude echo gate: on a leg with no echo canceller the caller's microphone hears
+            # the agent; uplink energy within 6 dB of the loudest recent downlink frame is
+            # taken as echo (a caller talking over the agent is louder than its echo)
+            if level < max(self._down_db) - 6.0:
+                return False
+        return True
 
     def _turn(self, pcm: bytes) -> list:
         td = self.turn_detection
@@ -413,7 +424,8 @@ class InterimBridge:
                 ev.append(self._barge(t))
         else:
             self._silence_run += 1
-            if self._in_speech and self._silence_run * fm >= 60:
+            # hangover: pauses between words (up to ~160 ms) stay inside one speech segment
+            if self._in_speech and self._silence_run * fm >= 160:
                 self._in_speech = False
                 self._speech_run = 0
                 ev.append(TurnEvent("speech_end", t, ref_ms=self._last_speech_end,
@@ -506,6 +518,7 @@ class InterimBridge:
             out = encode_pcm(pcm, self.caller_codec)
             self._agent_last_ms = self._t_ms
         self._out_samples += self._spf
+        self._down_db.append(_rms_dbfs(pcm) if out is not self._silence else -120.0)
         for cb in self._taps["downlink"]:
             cb(pcm, self.caller_rate_hz)
         if self._rec["downlink"] is not None:

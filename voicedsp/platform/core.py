@@ -37,14 +37,14 @@ class PhoneProfile:
     """How a simulated phone number behaves when the sim trunk dials it."""
 
     def __init__(self, script=None, *, answer: bool = True, answer_after_ms: int = 300,
-                 reachable: bool = True, echo_gain: float = 0.0, linger_ms: int = 1500,
-                 on_step=None) -> None:
+                 reachable: bool = True, echo_gain: float = 0.0, echo_delay_ms: int = 0,
+                 linger_ms: int = 1500, on_step=None) -> None:
         self.script = list(script) if script is not None else [
             Say("Hello?"), WaitAgent(heard_ms=300, quiet_ms=700, timeout_ms=8000),
             Say("Thank you, goodbye."), Hangup()]
         self.answer, self.answer_after_ms = answer, answer_after_ms
         self.reachable, self.echo_gain, self.linger_ms = reachable, echo_gain, linger_ms
-        self.on_step = on_step
+        self.on_step, self.echo_delay_ms = on_step, echo_delay_ms
 
 
 class SimTrunk:
@@ -78,7 +78,8 @@ class SimTrunk:
         if call.final:
             return
         phone = SimulatedPhone(self.platform.twilio_url, prof.script, call_sid=call.sid,
-                               echo_gain=prof.echo_gain, linger_ms=prof.linger_ms,
+                               echo_gain=prof.echo_gain, echo_delay_ms=prof.echo_delay_ms,
+                               linger_ms=prof.linger_ms,
                                on_step=prof.on_step,
                                headers=self.platform._internal_headers(call.org_id))
         call.phone = phone
@@ -197,6 +198,7 @@ class Call:
         self.counters = collections.Counter()
         self.ended = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._gen = 0
 
     # -- state
     @property
@@ -301,6 +303,7 @@ class Call:
             if not (b.bare and self.agent is None):
                 new.add_tap(b.tap, "uplink")
         old, self.bridge = self.bridge, new
+        self._gen += 1
         self._prefix.clear()
         _media.close_bridge(old)
 
@@ -387,7 +390,8 @@ class Call:
                 await leg.send_frame(frame)
                 n += 1
                 if n % leg.mark_every == 0:
-                    name = f"m{n}"
+                    # the generation tells acks of a swapped-out bridge's marks apart
+                    name = f"g{self._gen}m{n}"
                     bridge.mark(name)
                     await leg.ws.send(dumps({"event": "mark", "streamSid": leg.stream_sid,
                                              "mark": {"name": name}}))
@@ -766,8 +770,12 @@ class Platform:
                         await call.on_caller_frame(payload)
                 elif ev == "mark" and call is not None:
                     name = (msg.get("mark") or {}).get("name")
-                    if call.bridge is not None and not call.bridge.ack_mark(name):
-                        leg.fault("unknown_mark", str(name), call.sid)
+                    if not isinstance(name, str):
+                        leg.fault("unknown_mark", repr(name), call.sid)
+                    elif not name.startswith(f"g{call._gen}m"):
+                        pass        # a mark of a bridge swapped out since: nothing to ack
+                    elif call.bridge is not None and not call.bridge.ack_mark(name):
+                        leg.fault("unknown_mark", name, call.sid)
                 elif ev == "start" and call is None:
                     start = msg.get("start") or {}
                     sid = start.get("callSid") or new_sid("CA")

@@ -174,7 +174,8 @@ class SimulatedPhone:
     custom_parameters : dict, optional
         ``start.customParameters``.
     echo_gain : float
-        Adds this fraction of what the phone plays to its microphone (a no-AEC handset).
+        Adds this fraction of what the phone plays to its microphone (a no-AEC handset),
+        ``echo_delay_ms`` later.
 
     After :meth:`run`: ``heard`` (int16 PCM at 8 kHz of what was played to the caller,
     time-aligned with ``said``), ``said`` (the caller's own audio), ``clears`` (stream times of
@@ -183,7 +184,8 @@ class SimulatedPhone:
 
     def __init__(self, url: str, script=(), *, call_sid: Optional[str] = None,
                  custom_parameters: Optional[dict] = None, linger_ms: int = 1500,
-                 echo_gain: float = 0.0, headers: Optional[dict] = None,
+                 echo_gain: float = 0.0, echo_delay_ms: int = 0,
+                 headers: Optional[dict] = None,
                  on_step=None) -> None:
         self.url, self.script = url, list(script)
         self.call_sid = call_sid or new_sid("CA")
@@ -191,6 +193,7 @@ class SimulatedPhone:
         self.custom_parameters = custom_parameters or {}
         self.linger_ms, self.echo_gain = linger_ms, echo_gain
         self.headers = headers or {}
+        self._echo = [bytes(320)] * (echo_delay_ms // 20)
         self.on_step = on_step
         self.heard = bytearray()
         self.said = bytearray()
@@ -269,6 +272,8 @@ class SimulatedPhone:
     async def _tick(self, frame_ulaw: bytes, t_next: float) -> float:
         played = await self._play_tick()
         if self.echo_gain:
+            self._echo.append(played)
+            played = self._echo.pop(0)
             mic = np.frombuffer(voicedsp.ulaw_decode(frame_ulaw), np.int16).astype(np.int32)
             mic = mic + (np.frombuffer(played, np.int16) * self.echo_gain).astype(np.int32)
             frame_ulaw = voicedsp.ulaw_encode(np.clip(mic, -32768, 32767).astype(np.int16))
