@@ -171,24 +171,30 @@ def resample(pcm: bytes, rate_in: int, rate_out: int) -> bytes:
 
 
 class _StreamResampler:
-    """Stateful linear-interpolation resampler: chunk boundaries are continuous."""
+    """Stateful linear-interpolation resampler: continuous across chunks, and exactly
+    ``n_in * rate_out / rate_in`` samples out in total (so 20 ms in gives 20 ms out)."""
 
     def __init__(self, rate_in: int, rate_out: int) -> None:
         self.rate_in, self.rate_out = rate_in, rate_out
-        self._step = rate_in / rate_out
-        self._pos = 0.0          # next output position, in input samples, relative to _prev
-        self._prev = np.zeros(1, dtype=np.float32)
+        self._n_in = 0
+        self._n_out = 0
+        self._prev: Optional[np.ndarray] = None
 
     def process(self, pcm: bytes) -> bytes:
         if self.rate_in == self.rate_out or not pcm:
             return bytes(pcm)
-        x = np.concatenate([self._prev, np.frombuffer(pcm, dtype=np.int16).astype(np.float32)])
-        last = len(x) - 1
-        n = int(math.floor((last - self._pos) / self._step)) + 1 if self._pos <= last else 0
-        t = self._pos + np.arange(n) * self._step
-        y = np.interp(t, np.arange(len(x)), x)
-        self._pos = (self._pos + n * self._step) - last
-        self._prev = x[-1:]
+        new = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
+        if self._prev is None:
+            x, base = new, 0
+        else:
+            x, base = np.concatenate([self._prev, new]), self._n_in - 1
+        self._n_in += len(new)
+        target = self._n_in * self.rate_out // self.rate_in
+        t = np.arange(self._n_out, target, dtype=np.float64) * (self.rate_in / self.rate_out)
+        # positions past the last input sample hold it (np.interp clamps): at most one sample
+        y = np.interp(t, base + np.arange(len(x)), x)
+        self._n_out = target
+        self._prev = new[-1:]
         return np.clip(np.round(y), -32768, 32767).astype(np.int16).tobytes()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
+import re
 import time
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +30,7 @@ from voicedsp.platform.twilio import Hangup, Say, SimulatedPhone, TwilioLeg, Wai
 
 __all__ = ["Platform", "Call", "SimTrunk", "PhoneProfile", "FINAL_STATUSES"]
 
+_MARK_RE = re.compile(r"g\d+m\d+")
 FINAL_STATUSES = ("completed", "failed", "no_answer")
 STATUSES = ("dialing", "ringing", "in_progress") + FINAL_STATUSES
 
@@ -770,7 +772,7 @@ class Platform:
                         await call.on_caller_frame(payload)
                 elif ev == "mark" and call is not None:
                     name = (msg.get("mark") or {}).get("name")
-                    if not isinstance(name, str):
+                    if not isinstance(name, str) or not _MARK_RE.fullmatch(name):
                         leg.fault("unknown_mark", repr(name), call.sid)
                     elif not name.startswith(f"g{call._gen}m"):
                         pass        # a mark of a bridge swapped out since: nothing to ack
