@@ -326,3 +326,63 @@ def test_leak_free_under_repeated_calls():
         gc.collect()
 
     run(main())
+
+
+def test_browser_opus_leg():
+    pytest.importorskip("numpy")
+    try:
+        _media.OpusCodec(48000)
+    except ValueError:
+        pytest.skip("no Opus codec (voicedsp.OpusEncoder or opuslib)")
+    import time
+
+    import numpy as np
+
+    from voicedsp.platform._util import synthesize
+
+    async def main():
+        async with voicedsp.Voice(local_model=FAST) as voice:
+            p = voice.platform
+            codec = _media.OpusCodec(48000)
+            ws = await websockets.connect(p.browser_url, compression=None)
+            await ws.send(dumps({"event": "start", "sample_rate": 48000}))
+            started = loads(await ws.recv())
+            assert started["event"] == "started"
+            sid = started["call_sid"]
+            await voice.agents.attach(sid, AgentSpec(
+                turn_detection=voicedsp.TurnDetection(instant_barge=True)))
+            heard, marks, stop = [], [], asyncio.Event()
+
+            async def reader():
+                async for msg in ws:
+                    if isinstance(msg, bytes):
+                        heard.append(codec.decode(msg))
+                    else:
+                        m = loads(msg)
+                        if m["event"] == "mark":
+                            marks.append(m["name"])
+                            await ws.send(dumps({"event": "mark", "name": m["name"]}))
+
+            rd = asyncio.get_running_loop().create_task(reader())
+            speech = synthesize("Hello, can you hear me?", 48000)
+            pcm = bytes(2 * 48000 * 3 // 10) + speech + bytes(2 * 48000 * 3)
+            t_next = time.monotonic()
+            for i, off in enumerate(range(0, len(pcm) - 1920, 1920)):
+                if i % 10 == 5:
+                    await ws.send(b"\xff\xff\xff")         # a corrupt packet: concealed
+                else:
+                    await ws.send(codec.encode(pcm[off:off + 1920]))
+                t_next += 0.02
+                await asyncio.sleep(max(0, t_next - time.monotonic()))
+            info = (await voice.calls.get(sid=sid)).info
+            await ws.send(dumps({"event": "stop"}))
+            await asyncio.wait_for(rd, 5)
+            assert info["counters"].get("turn_commit") == 1
+            assert info["media"]["concealed"] >= 15            # the garbage, concealed
+            x = np.frombuffer(b"".join(heard), np.int16)
+            loud = int((np.abs(x[: len(x) // 960 * 960].reshape(-1, 960)).max(1) > 2000).sum())
+            assert loud >= 25, loud                            # the agent's reply was heard
+            assert marks
+        assert _media.live_bridges() == 0
+
+    run(main())

@@ -338,7 +338,7 @@ class _Remote:
     async def _ws(self, path: str):
         import websockets
 
-        return await websockets.connect(f"{self._media_url}{path}",
+        return await websockets.connect(f"{self._media_url}{path}", compression=None,
                                         additional_headers=self.headers, max_size=2 ** 20)
 
     async def events(self, sid, replay=True):

@@ -154,6 +154,44 @@ def encode_pcm(pcm: bytes, codec: str) -> bytes:
                                "g711_alaw)")
 
 
+class OpusCodec:
+    """One Opus encoder + decoder pair (mono, 20 ms packets) for transports and the interim
+    bridge: ``voicedsp.OpusEncoder/OpusDecoder`` when the package has them, else ``opuslib``.
+
+    ``decode(None)`` conceals a lost packet; a corrupt packet raises ``ValueError``."""
+
+    def __init__(self, rate_hz: int = 48000, frame_ms: int = 20) -> None:
+        self.rate_hz, self.spf = rate_hz, rate_hz * frame_ms // 1000
+        if "OpusEncoder" in vars(voicedsp):
+            self._enc = voicedsp.OpusEncoder(rate_hz, 1, application="voip")
+            self._dec = voicedsp.OpusDecoder(rate_hz, 1)
+            self._native = True
+        else:
+            try:
+                import opuslib
+            except ImportError as exc:
+                raise InvalidArgumentError("opus needs voicedsp.OpusEncoder/OpusDecoder or "
+                                           "the opuslib package") from exc
+            self._enc = opuslib.Encoder(rate_hz, 1, "voip")
+            self._dec = opuslib.Decoder(rate_hz, 1)
+            self._native = False
+
+    def encode(self, pcm: bytes) -> bytes:
+        if self._native:
+            return self._enc.encode(pcm)
+        return self._enc.encode(bytes(pcm), len(pcm) // 2)
+
+    def decode(self, packet) -> bytes:
+        if self._native:
+            if packet is None:
+                return self._dec.conceal(self.spf)
+            return self._dec.decode(packet)
+        try:
+            return self._dec.decode(b"" if packet is None else bytes(packet), self.spf)
+        except Exception as exc:  # opuslib.OpusError
+            raise InvalidArgumentError(f"corrupt Opus packet: {exc}") from exc
+
+
 def resample(pcm: bytes, rate_in: int, rate_out: int) -> bytes:
     """Resample int16 PCM bytes (whole clip, linear interpolation; transport-side helper)."""
     if rate_in == rate_out or not pcm:
@@ -274,10 +312,11 @@ class InterimBridge:
                  model_output_rate_hz: int = 24000, *, frame_ms: int = 20,
                  turn_detection: Any = None, hold_and_resume: bool = False,
                  max_queue_ms: int = 120000, **_ignored: Any) -> None:
-        for name, codec in (("caller_codec", caller_codec), ("model_codec", model_codec)):
-            if codec not in ("pcm16", "g711_ulaw", "g711_alaw"):
-                raise InvalidArgumentError(f"{name}={codec!r}: the interim bridge supports "
-                                           "pcm16, g711_ulaw, g711_alaw")
+        if caller_codec not in CODECS:
+            raise InvalidArgumentError(f"caller_codec={caller_codec!r}: one of {CODECS}")
+        if model_codec not in ("pcm16", "g711_ulaw", "g711_alaw"):
+            raise InvalidArgumentError(f"model_codec={model_codec!r}: the interim bridge "
+                                       "supports pcm16, g711_ulaw, g711_alaw")
         if frame_ms not in (10, 20, 30, 40, 60):
             raise InvalidArgumentError(f"frame_ms={frame_ms}: expected 10, 20, 30, 40 or 60")
         if caller_codec.startswith("g711"):
@@ -294,9 +333,12 @@ class InterimBridge:
         self.max_queue_ms = max_queue_ms
         self._spf = self.caller_rate_hz * frame_ms // 1000
         self._fbytes = self._spf * (1 if caller_codec.startswith("g711") else 2)
+        self._opus = OpusCodec(self.caller_rate_hz, frame_ms) if caller_codec == "opus" \
+            else None
         self._up_rs = _StreamResampler(self.caller_rate_hz, self.model_input_rate_hz)
         self._down_rs = _StreamResampler(self.model_output_rate_hz, self.caller_rate_hz)
-        self._silence = encode_pcm(bytes(2 * self._spf), caller_codec)
+        self._silence = encode_pcm(bytes(2 * self._spf), caller_codec) \
+            if self._opus is None else None
         # playout queue: deque of [pcm bytes at caller rate, item_id]
         self._q: deque = deque()
         self._q_samples = 0
@@ -357,16 +399,20 @@ class InterimBridge:
     # -- uplink
     def uplink(self, frame):
         self._check_open()
-        if frame is None:
-            self._stats["concealed"] += 1
-            frame = self._silence
-        mv = memoryview(frame).cast("B")
-        if len(mv) != self._fbytes:
-            self._stats["bad_frames"] += 1
-            raise InvalidArgumentError(f"uplink frame is {len(mv)} bytes; expected "
-                                       f"{self._fbytes} ({self.caller_codec}, {self.frame_ms} ms)")
+        if self._opus is not None:
+            pcm = self._opus_in(frame)
+        else:
+            if frame is None:
+                self._stats["concealed"] += 1
+                frame = self._silence
+            mv = memoryview(frame).cast("B")
+            if len(mv) != self._fbytes:
+                self._stats["bad_frames"] += 1
+                raise InvalidArgumentError(f"uplink frame is {len(mv)} bytes; expected "
+                                           f"{self._fbytes} ({self.caller_codec}, "
+                                           f"{self.frame_ms} ms)")
+            pcm = decode_pcm(bytes(mv), self.caller_codec)
         self._stats["frames_in"] += 1
-        pcm = decode_pcm(bytes(mv), self.caller_codec)
         for cb in self._taps["uplink"]:
             cb(pcm, self.caller_rate_hz)
         if self._rec["uplink"] is not None:
@@ -377,6 +423,19 @@ class InterimBridge:
         events = self._turn(pcm)
         self._stats["events"] += len(events)
         return audio, tuple(events)
+
+    def _opus_in(self, packet) -> bytes:
+        try:
+            pcm = self._opus.decode(packet)
+            if packet is None:
+                self._stats["concealed"] += 1
+        except ValueError:
+            self._stats["concealed"] += 1
+            self._stats["bad_frames"] += 1
+            pcm = self._opus.decode(None)
+        if len(pcm) != 2 * self._spf:        # a packet of another duration: fit the frame
+            pcm = (pcm + bytes(2 * self._spf))[: 2 * self._spf]
+        return pcm
 
     def _speechy(self, pcm: bytes) -> bool:
         td = self.turn_detection
@@ -502,7 +561,8 @@ class InterimBridge:
         if self._paused or not self._q:
             self._stats["silence_frames_out"] += 1
             pcm = bytes(2 * need)
-            out = self._silence
+            out = self._silence if self._opus is None else self._opus.encode(pcm)
+            silent = True
         else:
             parts = []
             while need and self._q:
@@ -521,10 +581,12 @@ class InterimBridge:
             if need:
                 parts.append(bytes(2 * need))
             pcm = b"".join(parts)
-            out = encode_pcm(pcm, self.caller_codec)
+            out = encode_pcm(pcm, self.caller_codec) if self._opus is None \
+                else self._opus.encode(pcm)
             self._agent_last_ms = self._t_ms
+            silent = False
         self._out_samples += self._spf
-        self._down_db.append(_rms_dbfs(pcm) if out is not self._silence else -120.0)
+        self._down_db.append(-120.0 if silent else _rms_dbfs(pcm))
         for cb in self._taps["downlink"]:
             cb(pcm, self.caller_rate_hz)
         if self._rec["downlink"] is not None:

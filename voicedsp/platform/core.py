@@ -191,7 +191,6 @@ class Call:
         self.pending_agent: Optional[tuple] = None
         self.app_bridges: list = []
         self.phone: Optional[SimulatedPhone] = None
-        self._pacer: Optional[asyncio.Task] = None
         self._dial: Optional[asyncio.Task] = None
         self._subs: list = []
         self._status_cbs: list = []
@@ -201,6 +200,7 @@ class Call:
         self.ended = asyncio.Event()
         self._lock = asyncio.Lock()
         self._gen = 0
+        self._n_out = 0
 
     # -- state
     @property
@@ -373,36 +373,26 @@ class Call:
             self.counters["model_disconnects"] += 1
         self.emit(ev)
 
-    async def _pace(self) -> None:
-        """Real-time downlink: one frame per tick, a mark every few frames."""
-        leg = self.leg
-        period = leg.frame_ms / 1000.0
-        t_next = time.monotonic()
-        n = 0
-        hist = self.platform.lateness
+    async def tick(self) -> None:
+        """One downlink frame to the caller (called by the platform ticker every 20 ms), and
+        a playout mark every ``leg.mark_every`` frames."""
+        leg, bridge = self.leg, self.bridge
+        if bridge is None or leg is None or self.final:
+            return
+        transport = getattr(leg.ws, "transport", None)
+        if transport is not None and transport.get_write_buffer_size() > 64 * 1024:
+            # the caller is not reading: do not let one stuck socket hold the others back
+            leg.faults["backpressure"] = leg.faults.get("backpressure", 0) + 1
+            return
+        frame = bridge.downlink()
         try:
-            while not self.final:
-                late = time.monotonic() - t_next
-                bin_ = int(late * 10000) if late > 0 else 0
-                hist[min(bin_, len(hist) - 1)] += 1
-                bridge = self.bridge
-                if bridge is None:
-                    break
-                frame = bridge.downlink()
-                await leg.send_frame(frame)
-                n += 1
-                if n % leg.mark_every == 0:
-                    # the generation tells acks of a swapped-out bridge's marks apart
-                    name = f"g{self._gen}m{n}"
-                    bridge.mark(name)
-                    await leg.ws.send(dumps({"event": "mark", "streamSid": leg.stream_sid,
-                                             "mark": {"name": name}}))
-                t_next += period
-                delay = t_next - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                elif delay < -0.2:      # hopelessly behind (suspended loop): resync
-                    t_next = time.monotonic()
+            await leg.send_frame(frame)
+            self._n_out += 1
+            if self._n_out % leg.mark_every == 0:
+                # the generation tells acks of a swapped-out bridge's marks apart
+                name = f"g{self._gen}m{self._n_out}"
+                bridge.mark(name)
+                await leg.send_mark(name)
         except websockets.ConnectionClosed:
             pass
 
@@ -413,7 +403,7 @@ class Call:
             binding = self.pending_agent
             self.pending_agent = None
             await self._install_agent(binding)
-        self._pacer = asyncio.get_running_loop().create_task(self._pace())
+        self.platform._media_calls[self.sid] = self
         self.set_status("in_progress")
 
     async def _install_agent(self, binding: _AgentBinding) -> None:
@@ -486,12 +476,13 @@ class Call:
         self.status = status
         self.ended_at = time.time()
         self.end_reason = reason
-        tasks = [t for t in (self._pacer, self._dial) if t is not None
+        self.platform._media_calls.pop(self.sid, None)
+        tasks = [t for t in (self._dial,) if t is not None
                  and t is not asyncio.current_task()]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._pacer = self._dial = None
+        self._dial = None
         for b in list(self.app_bridges):
             b.close()
         for binding in (self.agent, self.pending_agent):
@@ -557,6 +548,8 @@ class Platform:
         self.refused = 0
         self._server = None
         self._tasks: set = set()
+        self._media_calls: dict = {}   # sid -> Call with a caller leg (ticked every 20 ms)
+        self._ticker: Optional[asyncio.Task] = None
         self.started = False
 
     # -- lifecycle
@@ -566,9 +559,10 @@ class Platform:
         if self.model_url is None:
             self.local_model = await LocalModelServer(**self.local_model_opts).start()
             self.model_url = self.local_model.url
-        self._server = await websockets.serve(self._route, self.host, self.media_port,
+        self._server = await websockets.serve(self._route, self.host, self.media_port, compression=None,
                                               max_size=2 ** 20, process_request=self._precheck)
         self.media_port = self._server.sockets[0].getsockname()[1]
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         self.started = True
         log.info("voicedsp platform: media on ws://%s:%d, model %s, bridge %s", self.host,
                  self.media_port, self.model_url,
@@ -578,6 +572,10 @@ class Platform:
     async def stop(self) -> None:
         for call in list(self.calls.values()):
             await call.end("completed", reason="platform stopped")
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
         for t in list(self._tasks):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -590,6 +588,32 @@ class Platform:
             self.model_url = None
             self.local_model = None
         self.started = False
+
+    async def _tick_loop(self, frame_ms: int = 20) -> None:
+        """The real-time downlink clock of every call: one frame per call per tick.
+
+        One task for all calls (not one per call): a timer wake-up per tick instead of per
+        call-frame. Lateness (send time minus the frame's deadline) goes to ``lateness``."""
+        period = frame_ms / 1000.0
+        t_next = time.monotonic()
+        hist = self.lateness
+        top = len(hist) - 1
+        while True:
+            for call in list(self._media_calls.values()):
+                late = time.monotonic() - t_next
+                hist[min(int(late * 10000), top) if late > 0 else 0] += 1
+                try:
+                    await call.tick()
+                except Exception:  # noqa: BLE001 - one call's failure must not stop the clock
+                    log.exception("call %s: downlink tick failed", call.sid)
+            t_next += period
+            delay = t_next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.2:          # hopelessly behind (suspended loop): resync
+                t_next = time.monotonic()
+            else:
+                await asyncio.sleep(0)  # let the uplink in
 
     def _spawn(self, coro) -> asyncio.Task:
         t = asyncio.get_running_loop().create_task(coro)
@@ -604,6 +628,10 @@ class Platform:
     @property
     def twilio_url(self) -> str:
         return f"{self.media_url}/twilio"
+
+    @property
+    def browser_url(self) -> str:
+        return f"{self.media_url}/browser"
 
     # -- auth and lookup
     def org_for_key(self, key: Optional[str]) -> str:
@@ -716,7 +744,8 @@ class Platform:
     def _precheck(self, connection, request):
         path = urlsplit(request.path).path
         internal = request.headers.get("Authorization") == f"Bearer {self._internal_key}"
-        if path == "/twilio" and not internal and len(self.calls) >= self.max_calls:
+        if path in ("/twilio", "/browser") and not internal and \
+                len(self.calls) >= self.max_calls:
             # refused before the upgrade: nothing is allocated for it
             self.refused += 1
             return connection.respond(503, "capacity reached\n")
@@ -740,6 +769,8 @@ class Platform:
         try:
             if path == "/twilio":
                 await self._twilio(ws, org)
+            elif path == "/browser":
+                await self._browser(ws, org)
             elif path.startswith("/events/"):
                 await self._events_ws(ws, org, path[len("/events/"):])
             elif path.startswith("/audio/"):
@@ -780,27 +811,16 @@ class Platform:
                         leg.fault("unknown_mark", name, call.sid)
                 elif ev == "start" and call is None:
                     start = msg.get("start") or {}
-                    sid = start.get("callSid") or new_sid("CA")
+                    if not isinstance(start, dict):
+                        start = {}
                     stream_sid = msg.get("streamSid") or start.get("streamSid") or new_sid("MZ")
-                    existing = self.calls.get(sid)
-                    if existing is not None:
-                        if org not in (existing.org_id, "__internal__") or \
-                                existing.leg is not None:
-                            await ws.close(4403, "call belongs to another leg")
-                            return
-                        call = existing
-                    else:
-                        if org == "__internal__":
-                            await ws.close(4404, "unknown call")
-                            return
-                        try:
-                            call = self._new_call(org, sid, "inbound",
-                                                  from_=start.get("customParameters", {})
-                                                  .get("from"))
-                        except CapacityError:
-                            await ws.close(1013, "capacity reached")
-                            return
-                    leg = TwilioLeg(ws, stream_sid)
+                    params = start.get("customParameters")
+                    call = await self._open_call(
+                        ws, org, start.get("callSid"),
+                        params.get("from") if isinstance(params, dict) else None)
+                    if call is None:
+                        return
+                    leg = TwilioLeg(ws, str(stream_sid))
                     for k, v in pre_faults.items():
                         leg.faults[k] += v
                     await call.bind_leg(leg)
@@ -814,6 +834,77 @@ class Platform:
                         leg.fault("unknown_event", repr(ev), call.sid)
                     else:
                         pre_faults["unknown_event"] += 1
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if call is not None:
+                await call.end("completed", reason="caller hung up")
+
+    async def _open_call(self, ws, org: str, sid, from_=None) -> Optional[Call]:
+        """The call a new caller leg belongs to (an originated one, or a new inbound call);
+        None after closing the socket when it may not have one."""
+        sid = str(sid) if sid else new_sid("CA")
+        existing = self.calls.get(sid)
+        if existing is not None:
+            if org not in (existing.org_id, "__internal__") or existing.leg is not None:
+                await ws.close(4403, "call belongs to another leg")
+                return None
+            return existing
+        if org == "__internal__":
+            await ws.close(4404, "unknown call")
+            return None
+        try:
+            return self._new_call(org, sid, "inbound", from_=from_)
+        except CapacityError:
+            await ws.close(1013, "capacity reached")
+            return None
+
+    async def _browser(self, ws, org: str) -> None:
+        from voicedsp.platform.browser import BrowserLeg
+
+        call: Optional[Call] = None
+        leg = None
+        try:
+            async for raw in ws:
+                if isinstance(raw, bytes):
+                    if call is not None:
+                        await call.on_caller_frame(raw)
+                    continue
+                try:
+                    msg = loads(raw)
+                    if not isinstance(msg, dict):
+                        raise ValueError("not an object")
+                except ValueError:
+                    if leg is not None:
+                        leg.fault("malformed_json", repr(raw[:40]), call.sid)
+                    continue
+                ev = msg.get("event")
+                if ev == "start" and call is None:
+                    try:
+                        rate = int(msg.get("sample_rate", 48000))
+                    except (TypeError, ValueError):
+                        rate = 0
+                    if rate not in (8000, 12000, 16000, 24000, 48000):
+                        await ws.close(4400, "sample_rate: an Opus rate")
+                        return
+                    call = await self._open_call(ws, org, msg.get("call_sid"),
+                                                 msg.get("from"))
+                    if call is None:
+                        return
+                    leg = BrowserLeg(ws, new_sid("MZ"), rate_hz=rate)
+                    await call.bind_leg(leg)
+                    await ws.send(dumps({"event": "started", "call_sid": call.sid}))
+                elif ev == "mark" and call is not None:
+                    name = msg.get("name")
+                    if not isinstance(name, str) or not _MARK_RE.fullmatch(name):
+                        leg.fault("unknown_mark", repr(name), call.sid)
+                    elif name.startswith(f"g{call._gen}m") and call.bridge is not None \
+                            and not call.bridge.ack_mark(name):
+                        leg.fault("unknown_mark", name, call.sid)
+                elif ev == "stop" and call is not None:
+                    break
+                elif leg is not None:
+                    leg.fault("unknown_event", repr(ev), call.sid)
         except websockets.ConnectionClosed:
             pass
         finally:

@@ -115,6 +115,7 @@ class RealtimeModelLeg:
         try:
             self._ws = await asyncio.wait_for(
                 websockets.connect(self.url, additional_headers=headers, max_size=2 ** 22,
+                                   compression=None,
                                    open_timeout=timeout), timeout)
         except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
             raise ModelLegError(f"model leg: cannot connect to {self.url}: {exc}") from exc
@@ -293,7 +294,7 @@ class LocalModelServer:
         return f"ws://{self.host}:{self.port}/v1/realtime"
 
     async def start(self) -> "LocalModelServer":
-        self._server = await websockets.serve(self._handle, self.host, self.port,
+        self._server = await websockets.serve(self._handle, self.host, self.port, compression=None,
                                               max_size=2 ** 22,
                                               process_request=self._auth)
         self.port = self._server.sockets[0].getsockname()[1]
