@@ -4,7 +4,7 @@ over it; a short burst is rejected and the agent resumes where it paused; sustai
 import asyncio
 
 import voicedsp
-from voicedsp.platform import BargeIn, Say, Silence, WaitAgent, Hangup
+from voicedsp.platform import BargeIn, Say, Silence, Hangup
 
 REPLY = "Let me read your order back. Two large pizzas, one salad, and a bottle of water."
 

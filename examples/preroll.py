@@ -3,7 +3,7 @@ notice) through the audio bridge; the agent's own audio follows it."""
 import asyncio
 
 import voicedsp
-from voicedsp.platform import Silence, Say, WaitAgent, Hangup
+from voicedsp.platform import Say, WaitAgent, Hangup
 from voicedsp.platform._util import synthesize
 
 

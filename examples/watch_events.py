@@ -2,7 +2,7 @@
 import asyncio
 
 import voicedsp
-from voicedsp.platform import BargeIn, Say, Silence, WaitAgent, Hangup
+from voicedsp.platform import BargeIn, Say, WaitAgent, Hangup
 
 REPLY = "We have three plans: basic, standard and premium. Basic is ten dollars a month."
 

@@ -16,8 +16,7 @@ import websockets  # noqa: E402
 
 import voicedsp  # noqa: E402
 from voicedsp.platform import (BargeIn, CapacityError, Hangup, LocalModelServer,  # noqa: E402
-                               NotFoundError, Platform, RealtimeModelLeg, Say, Silence,
-                               WaitAgent)
+                               NotFoundError, RealtimeModelLeg, Say, Silence)
 from voicedsp.platform import _media  # noqa: E402
 from voicedsp.platform._util import dumps, loads  # noqa: E402
 from voicedsp.platform.spec import AgentSpec, BadRequestError, clamp_ring_timeout  # noqa: E402
@@ -351,7 +350,7 @@ def test_browser_opus_leg():
             sid = started["call_sid"]
             await voice.agents.attach(sid, AgentSpec(
                 turn_detection=voicedsp.TurnDetection(instant_barge=True)))
-            heard, marks, stop = [], [], asyncio.Event()
+            heard, marks = [], []
 
             async def reader():
                 async for msg in ws:

@@ -16,7 +16,7 @@ httpx = pytest.importorskip("httpx")
 websockets = pytest.importorskip("websockets")
 
 import voicedsp  # noqa: E402
-from voicedsp.platform.spec import AuthError, ForbiddenError, NotFoundError  # noqa: E402
+from voicedsp.platform.spec import NotFoundError  # noqa: E402
 
 ROOT = Path(voicedsp.__file__).resolve().parent.parent
 

@@ -365,6 +365,7 @@ class InterimBridge:
         self._last_commit = -1e9
         self._pending_commit = False
         self._candidate: Optional[float] = None
+        self._echo_ratio = -15.0       # uplink echo level re the downlink, dB (learnt)
         self._down_db: deque = deque(maxlen=max(1, int(getattr(
             self.turn_detection, "echo_max_delay_ms", 300)) // frame_ms + 1))
         self._closed = False
@@ -444,14 +445,25 @@ class InterimBridge:
             return False
         # fixed threshold over a digital-silence floor: -45 dBFS + the sensitivity knob
         level = _rms_dbfs(pcm)
-        if level <= -48.0 + float(getattr(td, "vad_threshold_db", 3.0)):
+        floor = -48.0 + float(getattr(td, "vad_threshold_db", 3.0))
+        down = max(self._down_db) if self._down_db else -120.0
+        gating = getattr(td, "echo_gating", True) and down > -100.0
+        if level <= floor:
+            if gating and down > -40.0:
+                # the agent is loud and the microphone hears nothing: evidence of no echo
+                self._echo_ratio = max(-60.0, self._echo_ratio - 0.3)
             return False
-        if getattr(td, "echo_gating", True) and self._down_db:
-            # crude echo gate: on a leg with no echo canceller the caller's microphone hears
-            # the agent; uplink energy within 6 dB of the loudest recent downlink frame is
-            # taken as echo (a caller talking over the agent is louder than its echo)
-            if level < max(self._down_db) - 6.0:
+        if gating:
+            # crude echo gate for legs with no echo canceller: the uplink level of the agent's
+            # echo relative to the loudest recent downlink frame is learnt from frames judged
+            # to be echo (peak-tracking, decaying 15 dB/s while the microphone is quiet or
+            # the caller talks, capped at -10 dB so a caller
+            # talking as loud as the agent always passes); uplink energy up to 6 dB above
+            # that estimate is echo
+            if level < down + self._echo_ratio + 6.0:
+                self._echo_ratio = min(-10.0, max(level - down, self._echo_ratio - 0.3))
                 return False
+            self._echo_ratio = max(-60.0, self._echo_ratio - 0.3)
         return True
 
     def _turn(self, pcm: bytes) -> list:

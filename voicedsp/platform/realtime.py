@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import websockets
 
 from voicedsp.platform import _media
-from voicedsp.platform._util import dumps, loads, log, new_sid, synthesize
+from voicedsp.platform._util import dumps, loads, new_sid, synthesize
 
 __all__ = ["RealtimeModelLeg", "LocalModelServer", "ModelLegError", "audio_format",
            "parse_audio_format"]

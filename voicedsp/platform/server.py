@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from voicedsp.platform._util import dumps, loads, log
+from voicedsp.platform._util import dumps, loads
 from voicedsp.platform.core import Platform
 from voicedsp.platform.spec import (AuthError, BadRequestError, ForbiddenError, PlatformError,
                                     clamp_ring_timeout)
