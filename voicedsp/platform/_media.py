@@ -247,52 +247,38 @@ def _rms_dbfs(pcm: bytes) -> float:
 # -- bridge registry (leak checks) -----------------------------------------------------------
 
 _live_lock = threading.Lock()
-_live = 0
+_live: dict = {}            # id -> bridge, from make_bridge until close_bridge
 
 
 def live_bridges() -> int:
     """How many bridges made by :func:`make_bridge` are not closed yet."""
-    return _live
+    return len(_live)
 
 
 def make_bridge(caller_codec: str, caller_rate_hz: int, model_codec: str,
                 model_input_rate_hz: int, model_output_rate_hz: int, **kwargs):
     """A per-call media bridge: ``voicedsp.MediaBridge`` if available, else InterimBridge.
 
-    Arguments follow the MediaBridge contract. The returned object must be released with
-    :func:`close_bridge`.
+    Arguments follow the MediaBridge contract. Release it with :func:`close_bridge`.
     """
-    global _live
     cls = getattr(voicedsp, "MediaBridge", None) or InterimBridge
     bridge = cls(caller_codec, caller_rate_hz, model_codec, model_input_rate_hz,
                  model_output_rate_hz, **kwargs)
     with _live_lock:
-        _live += 1
+        _live[id(bridge)] = bridge
     return bridge
 
 
 def close_bridge(bridge) -> None:
-    """Close a bridge made by :func:`make_bridge` (idempotent per bridge object)."""
-    global _live
-    if bridge is None or getattr(bridge, "_vdsp_closed", False):
+    """Close a bridge made by :func:`make_bridge` (idempotent)."""
+    if bridge is None:
         return
-    try:
+    with _live_lock:
+        known = _live.pop(id(bridge), None) is bridge
+    if known:
         close = getattr(bridge, "close", None)
         if close is not None:
             close()
-    finally:
-        try:
-            bridge._vdsp_closed = True
-        except AttributeError:
-            # native cdef classes have no __dict__: track closed ones by id
-            _closed_ids.add(id(bridge))
-            if len(_closed_ids) > 100000:
-                _closed_ids.clear()
-        with _live_lock:
-            _live -= 1
-
-
-_closed_ids: set = set()
 
 
 # -- the interim bridge ----------------------------------------------------------------------

@@ -179,6 +179,7 @@ class Call:
                  trunk_id: Optional[str] = None) -> None:
         self.platform, self.org_id, self.sid = platform, org_id, sid
         self.direction, self.to, self.from_, self.trunk_id = direction, to, from_, trunk_id
+        self.ring_timeout_sec: Optional[int] = None
         self.status = "dialing" if direction == "outbound" else "in_progress"
         self.created_at = time.time()
         self.answered_at: Optional[float] = None
@@ -213,7 +214,9 @@ class Call:
     def info(self) -> dict:
         d = {"sid": self.sid, "org_id": self.org_id, "status": self.status,
              "direction": self.direction, "to": self.to, "from": self.from_,
-             "trunk_id": self.trunk_id, "created_at": self.created_at,
+             "trunk_id": self.trunk_id, "ring_timeout_sec": self.ring_timeout_sec,
+             "leg": self.leg.kind if self.leg is not None else None,
+             "created_at": self.created_at,
              "answered_at": self.answered_at, "ended_at": self.ended_at,
              "end_reason": self.end_reason,
              "agent": (self.agent.agent_ref if self.agent else None),
