@@ -118,13 +118,17 @@ class TurnEvent:
         return dataclasses.asdict(self)
 
 
+_EVENT_FIELDS = ("t_ms", "ref_ms", "start_ms", "item_id", "heard_ms", "speech_ms")
+
+
 def event_dict(ev: Any) -> dict:
-    """A plain dict of a bridge event (native or interim), for JSON and subscribers."""
-    if hasattr(ev, "as_dict"):
-        d = dict(ev.as_dict())
-    else:
-        d = {k: getattr(ev, k) for k in ("type", "t_ms", "ref_ms", "start_ms", "item_id",
-                                           "heard_ms", "speech_ms") if hasattr(ev, k)}
+    """A plain dict of a bridge event (native or interim), for JSON and subscribers:
+    ``type`` plus whichever of the contract's attributes the event has."""
+    d = {"type": str(ev.type)}
+    for k in _EVENT_FIELDS:
+        v = getattr(ev, k, None)
+        if v is not None:
+            d[k] = v
     return d
 
 
