@@ -115,3 +115,33 @@ def test_remote_client_and_organization_isolation(server):
                 ["dialing", "ringing", "in_progress"]
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_inbound_twilio_leg_needs_a_key_and_lands_in_its_org(server):
+    from voicedsp.platform import Hangup, Say, Silence, SimulatedPhone
+
+    async def main():
+        acme = voicedsp.Voice(base_url=server, api_key="k-acme")
+        globex = voicedsp.Voice(base_url=server, api_key="k-globex")
+        async with acme, globex:
+            media = acme._backend._media_url
+            ws = await websockets.connect(f"{media}/twilio")          # no key
+            with pytest.raises(websockets.ConnectionClosed) as exc:
+                await ws.recv()
+            assert exc.value.rcvd.code == 4401
+            phone = SimulatedPhone(f"{media}/twilio?key=k-acme",
+                                   [Silence(200), Say("Hello?"), Silence(300), Hangup()])
+            task = asyncio.get_running_loop().create_task(phone.run())
+            for _ in range(100):
+                try:
+                    call = await acme.calls.get(sid=phone.call_sid)
+                    break
+                except NotFoundError:
+                    await asyncio.sleep(0.02)
+            assert call.info["direction"] == "inbound" and call.info["org_id"] == "acme"
+            with pytest.raises(NotFoundError):
+                await globex.calls.get(sid=phone.call_sid)
+            await task
+            assert await call.wait(timeout=10) == "completed"
+
+    asyncio.run(asyncio.wait_for(main(), 60))

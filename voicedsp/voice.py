@@ -81,13 +81,17 @@ class CallHandle:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
-        async for ev in self.events(replay=True):
-            if ev.get("type") == "status":
-                self.info["status"] = ev["status"]
-                for cb in list(self._status_cbs):
-                    r = cb(ev)
-                    if inspect.isawaitable(r):
-                        await r
+        events = self.events(replay=True)
+        try:
+            async for ev in events:
+                if ev.get("type") == "status":
+                    self.info["status"] = ev["status"]
+                    for cb in list(self._status_cbs):
+                        r = cb(ev)
+                        if inspect.isawaitable(r):
+                            await r
+        finally:
+            await events.aclose()
 
     async def wait(self, statuses=FINAL_STATUSES, timeout: Optional[float] = None) -> str:
         """Wait until the call reaches one of ``statuses``; returns it."""
@@ -95,11 +99,14 @@ class CallHandle:
             statuses = (statuses,)
 
         async def _w():
-            async for ev in self.events(replay=True):
-                if ev.get("type") == "status" and ev["status"] in statuses:
-                    return ev["status"]
-                if ev.get("type") == "status" and ev["status"] in FINAL_STATUSES:
-                    return ev["status"]
+            events = self.events(replay=True)
+            try:
+                async for ev in events:
+                    if ev.get("type") == "status" and (ev["status"] in statuses
+                                                       or ev["status"] in FINAL_STATUSES):
+                        return ev["status"]
+            finally:
+                await events.aclose()      # close the event stream (remote: its socket) now
             await self.refresh()
             return self.status
 
@@ -283,6 +290,7 @@ class _Remote:
         self.headers = headers
         self.http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30.0)
         self._media_url: Optional[str] = None
+        self._sockets: set = set()     # open media sockets, closed with the client
 
     async def start(self) -> None:
         info = await self._call("voice.platform.info", None, query=True)
@@ -293,6 +301,9 @@ class _Remote:
         self._media_url = urlunsplit((media.scheme, f"{host}:{media.port}", "", "", ""))
 
     async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        self._sockets.clear()
         await self.http.aclose()
 
     async def _call(self, proc: str, payload: Any, query: bool = False) -> Any:
@@ -338,8 +349,10 @@ class _Remote:
     async def _ws(self, path: str):
         import websockets
 
-        return await websockets.connect(f"{self._media_url}{path}", compression=None,
-                                        additional_headers=self.headers, max_size=2 ** 20)
+        ws = await websockets.connect(f"{self._media_url}{path}", compression=None,
+                                      additional_headers=self.headers, max_size=2 ** 20)
+        self._sockets.add(ws)
+        return ws
 
     async def events(self, sid, replay=True):
         import websockets
@@ -352,6 +365,7 @@ class _Remote:
         except websockets.ConnectionClosed:
             return
         finally:
+            self._sockets.discard(ws)
             await ws.close()
 
     async def audio_attach(self, sid, on_uplink, codec, sample_rate, frame_ms):

@@ -563,6 +563,7 @@ class Platform:
             self.local_model = await LocalModelServer(**self.local_model_opts).start()
             self.model_url = self.local_model.url
         self._server = await websockets.serve(self._route, self.host, self.media_port, compression=None,
+                                              close_timeout=2,
                                               max_size=2 ** 20, process_request=self._precheck)
         self.media_port = self._server.sockets[0].getsockname()[1]
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
