@@ -16,13 +16,14 @@ import websockets  # noqa: E402
 
 import voicedsp  # noqa: E402
 from voicedsp.platform import (BargeIn, CapacityError, Hangup, LocalModelServer,  # noqa: E402
-                               NotFoundError, RealtimeModelLeg, Say, Silence)
+                               NotFoundError, RealtimeModelLeg, Say, Silence, WaitAgent)
 from voicedsp.platform import _media  # noqa: E402
 from voicedsp.platform._util import dumps, loads  # noqa: E402
 from voicedsp.platform.spec import AgentSpec, BadRequestError, clamp_ring_timeout  # noqa: E402
 
 FAST = {"replies": ["Sure, one moment please, I am looking that up for you right now."],
         "speed": 8}
+SHORT = {"replies": ["Yes, sure."], "speed": 8}
 
 
 def run(coro):
@@ -297,7 +298,7 @@ def test_bare_audio_bridge_is_the_far_end():
         import numpy as np
 
         async with voicedsp.Voice(local_model=FAST) as voice:
-            phone = voice.simulate_inbound([Silence(200), Say("Hello there."), Silence(1500)])
+            phone = voice.simulate_inbound([Silence(200), Say("Hello there."), Silence(900)])
             call = await voice.wait_for_call(phone.call_sid)
             frames = []
             ab = await voice.audio_bridge.attach(call.sid, on_uplink=frames.append,
@@ -364,7 +365,7 @@ def test_browser_opus_leg():
 
             rd = asyncio.get_running_loop().create_task(reader())
             speech = synthesize("Hello, can you hear me?", 48000)
-            pcm = bytes(2 * 48000 * 3 // 10) + speech + bytes(2 * 48000 * 3)
+            pcm = bytes(2 * 48000 * 3 // 10) + speech + bytes(2 * 48000 * 2)
             t_next = time.monotonic()
             for i, off in enumerate(range(0, len(pcm) - 1920, 1920)):
                 if i % 10 == 5:
@@ -385,3 +386,17 @@ def test_browser_opus_leg():
         assert _media.live_bridges() == 0
 
     run(main())
+
+
+def test_blocking_facade():
+    with voicedsp.BlockingVoice(local_model=SHORT) as voice:
+        voice.agents.register("support", AgentSpec())
+        voice.platform.sim.add_phone("+15550177", [Say("Hello, is anybody there?"),
+                                                   WaitAgent(heard_ms=200, quiet_ms=300),
+                                                   Hangup()])
+        call = voice.calls.originate(to="+15550177", agent="support")
+        kinds = [ev["type"] for ev in call.events(timeout=20)]
+        assert call.wait(timeout=5) == "completed"
+        assert "turn_commit" in kinds and "response_started" in kinds
+        assert voice.calls.get(sid=call.sid).status == "completed"
+    assert _media.live_bridges() == 0

@@ -33,12 +33,14 @@ __all__ = [
     "StateError",
     "OutOfMemoryError",
     "Voice",
+    "BlockingVoice",
     "AgentSpec",
 ]
 
 # The attach API (voicedsp.Voice) needs the ``platform`` extra; import it only when asked, so
 # ``import voicedsp`` stays light.
-_LAZY = {"Voice": "voicedsp.voice", "AgentSpec": "voicedsp.platform.spec"}
+_LAZY = {"Voice": "voicedsp.voice", "BlockingVoice": "voicedsp.voice",
+         "AgentSpec": "voicedsp.platform.spec"}
 
 
 def __getattr__(name):

@@ -27,7 +27,7 @@ from voicedsp.platform.core import FINAL_STATUSES, Platform
 from voicedsp.platform.spec import (ERRORS_BY_CODE, AgentSpec, PlatformError,
                                     clamp_ring_timeout)
 
-__all__ = ["Voice", "AgentSpec", "CallHandle", "AudioBridgeHandle"]
+__all__ = ["Voice", "BlockingVoice", "AgentSpec", "CallHandle", "AudioBridgeHandle"]
 
 
 def _agent_wire(agent: Any) -> Any:
@@ -456,3 +456,120 @@ class Voice:
                 if loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.02)
+
+
+# -- blocking facade -------------------------------------------------------------------------
+
+class _SyncCall:
+    """Blocking view of a :class:`CallHandle` (see :class:`BlockingVoice`)."""
+
+    def __init__(self, owner: "BlockingVoice", handle: CallHandle) -> None:
+        self._owner, self._h = owner, handle
+
+    sid = property(lambda self: self._h.sid)
+    status = property(lambda self: self._h.status)
+    info = property(lambda self: self._h.info)
+
+    def __repr__(self) -> str:
+        return repr(self._h)
+
+    def refresh(self) -> "_SyncCall":
+        self._owner._run(self._h.refresh())
+        return self
+
+    def hangup(self) -> None:
+        self._owner._run(self._h.hangup())
+
+    def transfer(self, agent: Any) -> None:
+        self._owner._run(self._h.transfer(agent))
+
+    def wait(self, statuses=FINAL_STATUSES, timeout: Optional[float] = None) -> str:
+        return self._owner._run(self._h.wait(statuses, timeout))
+
+    def on_status(self, callback: Callable[[dict], Any]) -> None:
+        """``callback(event)`` runs on the facade's event-loop thread."""
+        self._owner._loop.call_soon_threadsafe(self._h.on_status, callback)
+
+    def events(self, replay: bool = True, timeout: Optional[float] = None):
+        """A blocking iterator over the call's events (ends with the call)."""
+        import queue
+
+        q: "queue.Queue" = queue.Queue()
+
+        async def pump():
+            try:
+                async for ev in self._h.events(replay):
+                    q.put(ev)
+            finally:
+                q.put(None)
+
+        asyncio.run_coroutine_threadsafe(pump(), self._owner._loop)
+        while True:
+            ev = q.get(timeout=timeout)
+            if ev is None:
+                return
+            yield ev
+
+
+class _SyncNamespace:
+    def __init__(self, owner: "BlockingVoice", target: Any) -> None:
+        self._owner, self._target = owner, target
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._target, name)
+
+        def call(*args, **kwargs):
+            result = self._owner._run(fn(*args, **kwargs))
+            if isinstance(result, CallHandle):
+                return _SyncCall(self._owner, result)
+            if isinstance(result, AudioBridgeHandle):
+                return _SyncNamespace(self._owner, result)
+            return result
+
+        call.__doc__ = fn.__doc__
+        return call
+
+
+class BlockingVoice:
+    """A blocking facade over :class:`Voice` for scripts and notebooks.
+
+    The same arguments as ``Voice``; an event loop runs in a background thread. Methods block
+    and return plain results (``calls.originate(...)`` returns a call whose ``hangup()``,
+    ``wait()``, ``events()`` block too). Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="voicedsp-voice",
+                                        daemon=True)
+        self._thread.start()
+        self.voice = self._run(self._make(args, kwargs))
+        self.agents = _SyncNamespace(self, self.voice.agents)
+        self.calls = _SyncNamespace(self, self.voice.calls)
+        self.audio_bridge = _SyncNamespace(self, self.voice.audio_bridge)
+
+    async def _make(self, args, kwargs) -> Voice:
+        return await Voice(*args, **kwargs).start()
+
+    @property
+    def platform(self):
+        return self.voice.platform
+
+    def _run(self, coro, timeout: Optional[float] = None):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self.voice.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> "BlockingVoice":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
