@@ -32,13 +32,11 @@ __all__ = [
     "CodecError",
     "StateError",
     "OutOfMemoryError",
-    "Voice",
-    "BlockingVoice",
-    "AgentSpec",
 ]
 
-# The attach API (voicedsp.Voice) needs the ``platform`` extra; import it only when asked, so
-# ``import voicedsp`` stays light.
+# The attach API (voicedsp.Voice, BlockingVoice, AgentSpec) needs the ``platform`` extra;
+# it is imported only when asked for (and kept out of __all__), so ``import voicedsp`` and
+# ``from voicedsp import *`` stay light.
 _LAZY = {"Voice": "voicedsp.voice", "BlockingVoice": "voicedsp.voice",
          "AgentSpec": "voicedsp.platform.spec"}
 
