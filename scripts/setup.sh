@@ -28,5 +28,5 @@ fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 python -m pip install -q --disable-pip-version-check setuptools wheel "Cython>=3.0"
-python -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,bench]"
+python -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,bench,platform]"
 echo "setup: ready ($(python -c 'import voicedsp; print("voicedsp", voicedsp.__version__)'))"

@@ -1,7 +1,8 @@
 """voicedsp — the media core for speech-to-speech AI on phone calls.
 
-G.711 mu-law / A-law (bit-exact with ITU-T G.711 / G.191), with more components to come:
-Opus, streaming resampling and turn-taking, all in a C99 core bound with Cython.
+G.711 mu-law / A-law (bit-exact with ITU-T G.711 / G.191), Opus, streaming resampling,
+turn-taking and the MediaBridge that fuses them per call, in a C99 core bound with Cython;
+and the attach API (voicedsp.Voice) over an embedded call platform.
 """
 
 from voicedsp._bridge import BridgeGroup, MediaBridge
@@ -53,3 +54,17 @@ __all__ = [
     "MediaBridge",
     "BridgeGroup",
 ]
+
+# The attach API (voicedsp.Voice, BlockingVoice, AgentSpec) needs the ``platform`` extra;
+# it is imported only when asked for (and kept out of __all__), so ``import voicedsp`` and
+# ``from voicedsp import *`` stay light.
+_LAZY = {"Voice": "voicedsp.voice", "BlockingVoice": "voicedsp.voice",
+         "AgentSpec": "voicedsp.platform.spec"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'voicedsp' has no attribute {name!r}")

@@ -13,6 +13,8 @@ import sys
 COMMANDS = [
     "voicedsp._cli_g711",
     "voicedsp._cli_replay",
+    "voicedsp._cli_serve",
+    "voicedsp._cli_demo",
 ]
 
 

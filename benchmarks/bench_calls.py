@@ -1,0 +1,140 @@
+"""N concurrent Twilio-protocol calls over loopback WebSockets, in real time.
+
+The platform (media server, bridges, pacers, model legs) runs in this process; the callers
+(SimulatedPhone clients) and the local Realtime model run in two other processes. Reports the
+platform process's CPU per call, the share of it spent in the bridge (uplink + downlink cost
+measured in isolation x frames processed) and outbound frame lateness p50/p99.
+
+    python benchmarks/bench_calls.py --calls 20 50 100 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+
+async def _callers(url: str, n: int, seconds: float) -> None:
+    from voicedsp.platform.twilio import Hangup, Say, Silence, SimulatedPhone
+
+    script = [Silence(200), Say("Hello, I have a question about my bill."),
+              Silence(int(seconds * 1000)), Hangup()]
+    phones = [SimulatedPhone(url, script) for _ in range(n)]
+    await asyncio.gather(*(p.run() for p in phones), return_exceptions=True)
+
+
+def _bridge_cost_us(frames: int = 3000) -> float:
+    from voicedsp.platform import _media
+
+    b = _media.make_bridge("g711_ulaw", 8000, "pcm16", 16000, 24000)
+    b.push_model_audio(bytes(2 * 24000 * 30))
+    frame = b"\x55" * 160
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        b.uplink(frame)
+        b.downlink()
+    dt = time.perf_counter() - t0
+    _media.close_bridge(b)
+    return dt / frames * 1e6
+
+
+async def _one(n: int, seconds: float, model_url: str) -> dict:
+    import voicedsp
+    from voicedsp.platform import AgentSpec
+
+    async with voicedsp.Voice(model_url=model_url, max_calls=n + 10) as voice:
+        p = voice.platform
+        await voice.agents.register("a", AgentSpec())
+        attached = set()
+
+        async def attach_loop():
+            while True:
+                for sid in list(p.calls):
+                    if sid not in attached:
+                        attached.add(sid)
+                        asyncio.get_running_loop().create_task(
+                            voice.agents.attach(sid, "a"))
+                await asyncio.sleep(0.05)
+
+        env = dict(os.environ)
+        callers = subprocess.Popen([sys.executable, __file__, "--callers", p.twilio_url,
+                                    str(n), str(seconds)], env=env)
+        att = asyncio.get_running_loop().create_task(attach_loop())
+        while len(p.calls) < n and callers.poll() is None:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)                 # let everyone settle
+        p.lateness[:] = [0] * len(p.lateness)
+        frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+        c0, w0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(max(1.0, seconds - 3))
+        c1, w1 = time.process_time(), time.perf_counter()
+        frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+        live = len(p.calls)
+        att.cancel()
+        hist = list(p.lateness)
+        await asyncio.to_thread(callers.wait)
+    tot = sum(hist)
+
+    def pct(q):
+        acc = 0
+        for i, v in enumerate(hist):
+            acc += v
+            if acc >= q * tot:
+                return i / 10
+        return float("nan")
+
+    cpu = c1 - c0
+    return {"calls": live, "cpu_share": cpu / (w1 - w0), "cpu_per_call_frame_us":
+            cpu / max(1, frames1 - frames0) * 1e6, "p50": pct(0.5), "p99": pct(0.99),
+            "frames": frames1 - frames0}
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--callers":
+        try:
+            import uvloop        # the callers are not what is measured: make them cheap
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            pass
+        asyncio.run(_callers(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, nargs="+", default=[20, 50, 100])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--uvloop", action="store_true", help="run the platform on uvloop")
+    args = ap.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    import logging
+
+    logging.getLogger("websockets").setLevel(logging.ERROR)
+    logging.getLogger("voicedsp").setLevel(logging.ERROR)
+    model = subprocess.Popen([sys.executable, "-m", "voicedsp.platform.realtime", "--port",
+                              "0", "--mode", "echo"], stdout=subprocess.PIPE, text=True)
+    url = model.stdout.readline().strip()
+    try:
+        from voicedsp.platform import _media
+
+        bridge_us = _bridge_cost_us()
+        print(f"bridge ({'voicedsp.MediaBridge' if _media.native_bridge() else 'InterimBridge'})"
+              f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
+        print("calls  platform CPU  CPU/call-frame  bridge share  lateness p50 / p99")
+        for n in args.calls:
+            r = asyncio.run(_one(n, args.seconds, url))
+            share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
+            print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
+                  f"  {share:11.0%}  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
+    finally:
+        model.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
