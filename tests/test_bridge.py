@@ -4,7 +4,9 @@ import gc
 import os
 import shutil
 import subprocess
+import sys
 import threading
+import time
 import wave
 
 import numpy as np
@@ -336,3 +338,58 @@ def test_many_bridges_created_and_freed_do_not_grow_memory():
     before = rss_kb()
     churn(3000)
     assert rss_kb() - before < 8 * 1024      # 3000 bridges of ~2 MB each would be 6 GB
+
+
+def test_opus_caller_survives_garbage_and_loss():
+    b = voicedsp.MediaBridge("opus", 48000, "pcm16", 16000, 24000)
+    enc = voicedsp.OpusEncoder(48000, 1)
+    rng = np.random.default_rng(11)
+    pcm = tone(440, 1.0, 48000).tobytes()
+    for i in range(50):
+        packet = enc.encode(pcm[i * 1920:(i + 1) * 1920])
+        if i % 10 == 3:
+            packet = None                                        # lost
+        elif i % 10 == 7:
+            # malformed framing: code 3 ("several frames") with a frame count of zero
+            packet = bytes([packet[0] | 0x03, 0]) + rng.integers(0, 256, 60, np.uint8).tobytes()
+        elif i % 10 == 9:
+            packet = b""
+        audio, _ = b.uplink(packet)
+        assert len(audio) == 640                                 # the call keeps its framing
+    assert b.stats["frames_in"] == 50 and b.stats["concealed"] == 15
+    # a well-formed packet of another duration is a configuration error, said clearly
+    ten_ms = voicedsp.OpusEncoder(48000, 1).encode(pcm[:960])
+    with pytest.raises(voicedsp.FrameSizeError, match="expected one Opus packet of 20 ms"):
+        b.uplink(ten_ms)
+    assert b.stats["bad_frames"] == 1 and len(b.uplink(None)[0]) == 640
+    assert len(b.downlink()) > 0                                 # an Opus packet back out
+
+
+def test_bridge_calls_release_the_gil():
+    # While one thread is inside a long push (10 minutes of model audio resampled in C), the
+    # main thread keeps running Python: with the GIL held it would be frozen for the whole call.
+    b = voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000, max_queue_ms=600000)
+    big = np.zeros(24000 * 590, np.int16).tobytes()
+    done = threading.Event()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        def worker():
+            b.push_model_audio(big, item_id="long")
+            done.set()
+
+        t0 = time.perf_counter()
+        th = threading.Thread(target=worker)
+        th.start()
+        steps, longest, last = 0, 0.0, time.perf_counter()
+        while not done.is_set():
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+            steps += 1
+        th.join()
+        call = time.perf_counter() - t0
+    finally:
+        sys.setswitchinterval(old)
+    assert b.queued_ms == pytest.approx(590000, abs=2)
+    assert steps > 100, f"main thread made {steps} steps during a {call * 1e3:.0f} ms call"
+    assert longest < call * 0.5, f"main thread stalled {longest * 1e3:.1f} of {call * 1e3:.1f} ms"
