@@ -14,6 +14,12 @@ cdef inline int check(int status, str context=None) except -1:
 # C-contiguous. Fills `view` (release it with PyBuffer_Release); raises on anything else.
 cdef int acquire_pcm16(object obj, Py_buffer *view, str name) except -1
 
+# Whether a buffer holds native-endian items of struct format `code` ('h', 'f') and itemsize.
+cdef bint is_native(Py_buffer *view, char code, Py_ssize_t itemsize)
+
+# Acquire `obj` as C-contiguous native-endian float32 samples (writable if asked).
+cdef int acquire_f32(object obj, Py_buffer *view, str name, bint writable) except -1
+
 # Acquire `obj` as bytes (itemsize 1), C-contiguous.
 cdef int acquire_bytes(object obj, Py_buffer *view, str name) except -1
 

@@ -56,15 +56,16 @@ cdef int _get(object obj, Py_buffer *view, int flags, str name, str expected) ex
     return 0
 
 
-cdef inline bint _is_int16(Py_buffer *view):
-    if view.itemsize != 2 or view.format == NULL:
+cdef bint is_native(Py_buffer *view, char code, Py_ssize_t itemsize):
+    """Whether the buffer holds native-endian items of struct format `code` and `itemsize`."""
+    if view.itemsize != itemsize or view.format == NULL:
         return False
     cdef const char *f = view.format
-    if f[0] == b'h':
+    if f[0] == code:
         return f[1] == 0
     if f[0] == b'@' or f[0] == b'=' or (f[0] == b'<' and LITTLE) or \
             ((f[0] == b'>' or f[0] == b'!') and not LITTLE):
-        return f[1] == b'h' and f[2] == 0
+        return f[1] == code and f[2] == 0
     return False
 
 
@@ -76,12 +77,23 @@ cdef int acquire_pcm16(object obj, Py_buffer *view, str name) except -1:
             raise InvalidArgumentError(f"{name}: {view.len} bytes is an odd byte count; "
                                        "16-bit PCM needs 2 bytes per sample")
         return 0
-    if _is_int16(view):
+    if is_native(view, b'h', 2):
         return 0
     actual = _describe(view)
     PyBuffer_Release(view)
     raise InvalidTypeError(f"{name}: expected native-endian int16 PCM or raw bytes, got "
                            f"{actual}; convert explicitly (e.g. .astype(numpy.int16))")
+
+
+cdef int acquire_f32(object obj, Py_buffer *view, str name, bint writable) except -1:
+    what = "a writable float32 array" if writable else "a float32 array"
+    _get(obj, view, PyBUF_RECORDS if writable else PyBUF_RECORDS_RO, name, what)
+    if is_native(view, b'f', 4):
+        return 0
+    actual = _describe(view)
+    PyBuffer_Release(view)
+    raise InvalidTypeError(f"{name}: expected native-endian float32 samples, got {actual}; "
+                           "convert explicitly (e.g. .astype(numpy.float32))")
 
 
 cdef int acquire_bytes(object obj, Py_buffer *view, str name) except -1:
@@ -98,7 +110,7 @@ cdef int acquire_out(object out, Py_buffer *view, Py_ssize_t n_items, int itemsi
     what = "a writable int16 or bytes-like buffer" if itemsize == 2 else \
         "a writable bytes-like buffer"
     _get(out, view, PyBUF_RECORDS, name, what)
-    if view.itemsize != 1 and not (itemsize == 2 and _is_int16(view)):
+    if view.itemsize != 1 and not (itemsize == 2 and is_native(view, b'h', 2)):
         actual = _describe(view)
         PyBuffer_Release(view)
         raise InvalidTypeError(f"{name}: expected {what}, got {actual}")

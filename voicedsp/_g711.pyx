@@ -21,97 +21,56 @@ ctypedef void (*convert_fn)(const uint8_t *, size_t, uint8_t *) noexcept nogil
 DEF GIL_RELEASE_SAMPLES = 4096
 
 
-cdef inline int _no_both(object out, bint as_numpy) except -1:
+cdef enum Kind:
+    ENCODE      # int16 PCM -> 1-byte codes
+    DECODE      # codes -> int16 PCM
+    CONVERT     # codes -> codes
+
+
+cdef inline void _call(Kind kind, void *fn, const char *src, size_t n, char *dst) noexcept nogil:
+    if kind == ENCODE:
+        (<encode_fn>fn)(<const int16_t *>src, n, <uint8_t *>dst)
+    elif kind == DECODE:
+        (<decode_fn>fn)(<const uint8_t *>src, n, <int16_t *>dst)
+    else:
+        (<convert_fn>fn)(<const uint8_t *>src, n, <uint8_t *>dst)
+
+
+cdef object _run(Kind kind, void *fn, object src_obj, object out, bint as_numpy):
+    """Apply one kernel: acquire and check the input, allocate or check the output, run (without
+    the GIL for large inputs). Returns the new output, or the item count written to `out`."""
+    cdef Py_buffer src, dst
+    cdef char *data
+    cdef Py_ssize_t n, nbytes
+    cdef int out_size = 2 if kind == DECODE else 1
+    if type(src_obj) is bytes and out is None and not as_numpy:
+        # the per-frame case (bytes in, bytes out) skips the buffer protocol
+        nbytes = PyBytes_GET_SIZE(src_obj)
+        n = nbytes >> 1 if kind == ENCODE else nbytes
+        if n < GIL_RELEASE_SAMPLES and not (kind == ENCODE and nbytes & 1):
+            result = PyBytes_FromStringAndSize(NULL, n * out_size)
+            _call(kind, fn, PyBytes_AS_STRING(src_obj), n, PyBytes_AS_STRING(result))
+            return result
     if out is not None and as_numpy:
         raise InvalidArgumentError("pass either out= or as_numpy=True, not both")
-    return 0
-
-
-cdef object _encode(encode_fn fn, object pcm, object out, bint as_numpy):
-    cdef Py_buffer src, dst
-    cdef char *data
-    cdef Py_ssize_t nbytes
-    if type(pcm) is bytes and out is None and not as_numpy:
-        # the per-frame case (bytes in, bytes out) skips the buffer protocol
-        nbytes = PyBytes_GET_SIZE(pcm)
-        if not (nbytes & 1) and nbytes < 2 * GIL_RELEASE_SAMPLES:
-            result = PyBytes_FromStringAndSize(NULL, nbytes >> 1)
-            fn(<const int16_t *>PyBytes_AS_STRING(pcm), nbytes >> 1,
-               <uint8_t *>PyBytes_AS_STRING(result))
-            return result
-    _no_both(out, as_numpy)
-    acquire_pcm16(pcm, &src, "pcm")
-    cdef Py_ssize_t n = src.len >> 1
+    if kind == ENCODE:
+        acquire_pcm16(src_obj, &src, "pcm")
+        n = src.len >> 1
+    else:
+        acquire_bytes(src_obj, &src, "codes")
+        n = src.len
     try:
         if out is None:
-            result = new_output(n, 1, as_numpy, &data)
+            result = new_output(n, out_size, as_numpy, &data)
         else:
-            acquire_out(out, &dst, n, 1, "out")
+            acquire_out(out, &dst, n, out_size, "out")
             data = <char *>dst.buf
             result = n
         if n >= GIL_RELEASE_SAMPLES:
             with nogil:
-                fn(<const int16_t *>src.buf, n, <uint8_t *>data)
+                _call(kind, fn, <const char *>src.buf, n, data)
         else:
-            fn(<const int16_t *>src.buf, n, <uint8_t *>data)
-        if out is not None:
-            PyBuffer_Release(&dst)
-    finally:
-        PyBuffer_Release(&src)
-    return result
-
-
-cdef object _decode(decode_fn fn, object codes, object out, bint as_numpy):
-    cdef Py_buffer src, dst
-    cdef char *data
-    cdef Py_ssize_t n
-    if type(codes) is bytes and out is None and not as_numpy:
-        n = PyBytes_GET_SIZE(codes)
-        if n < GIL_RELEASE_SAMPLES:
-            result = PyBytes_FromStringAndSize(NULL, 2 * n)
-            fn(<const uint8_t *>PyBytes_AS_STRING(codes), n,
-               <int16_t *>PyBytes_AS_STRING(result))
-            return result
-    _no_both(out, as_numpy)
-    acquire_bytes(codes, &src, "codes")
-    n = src.len
-    try:
-        if out is None:
-            result = new_output(n, 2, as_numpy, &data)
-        else:
-            acquire_out(out, &dst, n, 2, "out")
-            data = <char *>dst.buf
-            result = n
-        if n >= GIL_RELEASE_SAMPLES:
-            with nogil:
-                fn(<const uint8_t *>src.buf, n, <int16_t *>data)
-        else:
-            fn(<const uint8_t *>src.buf, n, <int16_t *>data)
-        if out is not None:
-            PyBuffer_Release(&dst)
-    finally:
-        PyBuffer_Release(&src)
-    return result
-
-
-cdef object _convert(convert_fn fn, object codes, object out, bint as_numpy):
-    cdef Py_buffer src, dst
-    cdef char *data
-    _no_both(out, as_numpy)
-    acquire_bytes(codes, &src, "codes")
-    cdef Py_ssize_t n = src.len
-    try:
-        if out is None:
-            result = new_output(n, 1, as_numpy, &data)
-        else:
-            acquire_out(out, &dst, n, 1, "out")
-            data = <char *>dst.buf
-            result = n
-        if n >= GIL_RELEASE_SAMPLES:
-            with nogil:
-                fn(<const uint8_t *>src.buf, n, <uint8_t *>data)
-        else:
-            fn(<const uint8_t *>src.buf, n, <uint8_t *>data)
+            _call(kind, fn, <const char *>src.buf, n, data)
         if out is not None:
             PyBuffer_Release(&dst)
     finally:
@@ -167,8 +126,8 @@ _DEC_TYPES = "``codes`` is not a bytes-like buffer of 1-byte items."
 
 
 def ulaw_encode(pcm, out=None, *, bint as_numpy=False, bint audioop_compatible=False):
-    return _encode(vdsp_g711_ulaw_encode_audioop if audioop_compatible
-                   else vdsp_g711_ulaw_encode, pcm, out, as_numpy)
+    return _run(ENCODE, <void *>(vdsp_g711_ulaw_encode_audioop if audioop_compatible
+                                 else vdsp_g711_ulaw_encode), pcm, out, as_numpy)
 
 
 ulaw_encode.__doc__ = _doc(
@@ -182,7 +141,7 @@ ulaw_encode.__doc__ = _doc(
 
 
 def alaw_encode(pcm, out=None, *, bint as_numpy=False):
-    return _encode(vdsp_g711_alaw_encode, pcm, out, as_numpy)
+    return _run(ENCODE, <void *>vdsp_g711_alaw_encode, pcm, out, as_numpy)
 
 
 alaw_encode.__doc__ = _doc(
@@ -193,7 +152,7 @@ alaw_encode.__doc__ = _doc(
 
 
 def ulaw_decode(codes, out=None, *, bint as_numpy=False):
-    return _decode(vdsp_g711_ulaw_decode, codes, out, as_numpy)
+    return _run(DECODE, <void *>vdsp_g711_ulaw_decode, codes, out, as_numpy)
 
 
 ulaw_decode.__doc__ = _doc(
@@ -204,7 +163,7 @@ ulaw_decode.__doc__ = _doc(
 
 
 def alaw_decode(codes, out=None, *, bint as_numpy=False):
-    return _decode(vdsp_g711_alaw_decode, codes, out, as_numpy)
+    return _run(DECODE, <void *>vdsp_g711_alaw_decode, codes, out, as_numpy)
 
 
 alaw_decode.__doc__ = _doc(
@@ -215,7 +174,7 @@ alaw_decode.__doc__ = _doc(
 
 
 def ulaw_to_alaw(codes, out=None, *, bint as_numpy=False):
-    return _convert(vdsp_g711_ulaw_to_alaw, codes, out, as_numpy)
+    return _run(CONVERT, <void *>vdsp_g711_ulaw_to_alaw, codes, out, as_numpy)
 
 
 ulaw_to_alaw.__doc__ = _doc(
@@ -227,7 +186,7 @@ ulaw_to_alaw.__doc__ = _doc(
 
 
 def alaw_to_ulaw(codes, out=None, *, bint as_numpy=False):
-    return _convert(vdsp_g711_alaw_to_ulaw, codes, out, as_numpy)
+    return _run(CONVERT, <void *>vdsp_g711_alaw_to_ulaw, codes, out, as_numpy)
 
 
 alaw_to_ulaw.__doc__ = _doc(

@@ -2,10 +2,8 @@
 """Streaming polyphase FIR resampler over the C core (see _resample.pyi for the API docs)."""
 
 import math
-import sys
-
-from cpython.buffer cimport (PyBUF_RECORDS, PyBUF_RECORDS_RO, Py_buffer, PyBuffer_IsContiguous,
-                             PyBuffer_Release, PyObject_GetBuffer)
+from cpython.buffer cimport (PyBUF_RECORDS, PyBUF_RECORDS_RO, Py_buffer, PyBuffer_Release,
+                             PyObject_GetBuffer)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int16_t
 from libc.stdlib cimport free, malloc
@@ -20,7 +18,7 @@ from voicedsp._cdefs cimport (VDSP_ERR_NO_MEMORY, VDSP_RESAMPLE_ALIAS_FREE,
                               vdsp_resampler_process_f32, vdsp_resampler_process_i16,
                               vdsp_resampler_rate_supported, vdsp_resampler_reset,
                               vdsp_resampler_taps)
-from voicedsp._common cimport acquire_out, acquire_pcm16, check
+from voicedsp._common cimport acquire_f32, acquire_out, acquire_pcm16, check, is_native
 
 from voicedsp.errors import (BufferTooSmallError, InvalidArgumentError, InvalidTypeError,
                              StateError, UnsupportedRateError)
@@ -31,7 +29,6 @@ QUALITIES = ("telephony", "alias_free")
 # Below this many input frames, releasing and re-taking the GIL costs more than the work.
 DEF GIL_RELEASE_FRAMES = 4096
 
-cdef bint LITTLE = sys.byteorder == "little"
 cdef object _numpy = None
 
 
@@ -77,42 +74,6 @@ cdef bint _dtype_is_f32(object dtype) except -1:
     if name == "float32":
         return True
     raise InvalidArgumentError(f"dtype must be 'int16' or 'float32', got {dtype!r}")
-
-
-cdef inline bint _is_f32(Py_buffer *view):
-    if view.itemsize != 4 or view.format == NULL:
-        return False
-    cdef const char *f = view.format
-    if f[0] == b'f':
-        return f[1] == 0
-    if f[0] == b'@' or f[0] == b'=' or (f[0] == b'<' and LITTLE) or \
-            ((f[0] == b'>' or f[0] == b'!') and not LITTLE):
-        return f[1] == b'f' and f[2] == 0
-    return False
-
-
-cdef int _acquire_f32(object obj, Py_buffer *view, str name, int flags) except -1:
-    """A C-contiguous, native-endian float32 buffer (numpy float32, array.array('f'))."""
-    try:
-        PyObject_GetBuffer(obj, view, flags)
-    except BufferError:
-        raise InvalidTypeError(f"{name}: expected a writable float32 array, got a read-only "
-                               f"{type(obj).__name__}") from None
-    except TypeError:
-        raise InvalidTypeError(f"{name}: expected a float32 array, got "
-                               f"{type(obj).__name__}") from None
-    if not PyBuffer_IsContiguous(view, b'C'):
-        PyBuffer_Release(view)
-        raise InvalidArgumentError(f"{name}: buffer must be C-contiguous; pass "
-                                   "numpy.ascontiguousarray(...) or a copy")
-    if not _is_f32(view):
-        fmt = (<bytes>view.format).decode() if view.format != NULL else "B"
-        size = view.itemsize
-        PyBuffer_Release(view)
-        raise InvalidTypeError(f"{name}: expected native-endian float32 samples, got format "
-                               f"{fmt!r} (itemsize {size}); this resampler was created with "
-                               "dtype='float32' (convert explicitly, e.g. .astype(numpy.float32))")
-    return 0
 
 
 cdef object _aligned_copy(Py_buffer *view, Py_ssize_t align):
@@ -276,7 +237,7 @@ cdef class Resampler:
         self._enter()
         try:
             if self._f32:
-                _acquire_f32(pcm, &src, "pcm", PyBUF_RECORDS_RO)
+                acquire_f32(pcm, &src, "pcm", False)
                 n_samples = src.len >> 2
             else:
                 acquire_pcm16(pcm, &src, "pcm")
@@ -298,7 +259,7 @@ cdef class Resampler:
                     result = _new_out(<Py_ssize_t>cap * C, self._f32, numpy_out, &data)
                 else:
                     if self._f32:
-                        _acquire_f32(out, &dst, "out", PyBUF_RECORDS)
+                        acquire_f32(out, &dst, "out", True)
                         if dst.len < <Py_ssize_t>(cap * C * 4):
                             have = dst.len // 4
                             PyBuffer_Release(&dst)
@@ -369,7 +330,7 @@ cdef class Resampler:
                 result = _new_out(<Py_ssize_t>cap * C, self._f32, numpy_out, &data)
             else:
                 if self._f32:
-                    _acquire_f32(out, &dst, "out", PyBUF_RECORDS)
+                    acquire_f32(out, &dst, "out", True)
                     if dst.len < <Py_ssize_t>(cap * C * 4):
                         have = dst.len // 4
                         PyBuffer_Release(&dst)
@@ -449,12 +410,12 @@ def resample(pcm, int in_rate_hz, int out_rate_hz, *, quality="telephony", int c
     # the dtype comes from the input: float32 arrays stay float32, the rest must be int16 PCM
     try:
         PyObject_GetBuffer(pcm, &src, PyBUF_RECORDS_RO)
-        f32 = _is_f32(&src)
+        f32 = is_native(&src, b'f', 4)
         PyBuffer_Release(&src)
     except (TypeError, BufferError):
         f32 = False
     if f32:
-        _acquire_f32(pcm, &src, "pcm", PyBUF_RECORDS_RO)
+        acquire_f32(pcm, &src, "pcm", False)
         es = 4
     else:
         acquire_pcm16(pcm, &src, "pcm")
