@@ -120,11 +120,9 @@ def main() -> int:
                               "0", "--mode", "echo"], stdout=subprocess.PIPE, text=True)
     url = model.stdout.readline().strip()
     try:
-        from voicedsp.platform import _media
-
         bridge_us = _bridge_cost_us()
-        print(f"bridge ({'voicedsp.MediaBridge' if _media.native_bridge() else 'InterimBridge'})"
-              f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
+        print(f"bridge (voicedsp.MediaBridge): {bridge_us:.1f} us per call-frame "
+              "(uplink + downlink)")
         print("calls  platform CPU  CPU/call-frame  bridge share  lateness p50 / p99")
         for n in args.calls:
             r = asyncio.run(_one(n, args.seconds, url))

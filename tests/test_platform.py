@@ -1,7 +1,6 @@
 """The embedded call platform on loopback: real WebSocket servers, real protocols.
 
-Every test goes through the MediaBridge contract (voicedsp.platform._media.make_bridge), so it
-runs unchanged on the interim bridge and on the C bridge."""
+Every test goes through the MediaBridge contract (voicedsp.platform._media.make_bridge)."""
 
 import asyncio
 import base64
