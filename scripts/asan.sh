@@ -12,10 +12,17 @@ rm -rf build/asan
 VOICEDSP_SANITIZE=address,undefined python setup.py -q build --build-base build/asan >/dev/null 2>&1
 LIB=$(ls -d "$ROOT"/build/asan/lib.*)
 cd "$LIB"
-export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PYTHONPATH="$LIB"
+# Python children of the tests start through this wrapper, which preloads the runtime again
+# (tests/conftest.py keeps the preload away from the other tools the tests run)
+export VOICEDSP_ASAN_PYTHON="$ROOT/build/asan/python"
+printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$PRELOAD" "$(command -v python)" \
+    > "$VOICEDSP_ASAN_PYTHON"
+chmod +x "$VOICEDSP_ASAN_PYTHON"
+export LD_PRELOAD="$PRELOAD"
 # make sure the instrumented build is the one under test
 ldd "$LIB"/voicedsp/_g711*.so | grep -q libasan || { echo "asan: extension not instrumented"; exit 1; }
 python -c 'import sys, voicedsp._g711 as m; print("asan: testing", m.__file__)
