@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
 
@@ -933,7 +934,6 @@ static size_t vert_sse2(const uint32_t *Q, const size_t *soff, const uint32_t *c
 }
 #endif
 
-#ifndef VDSP_I16_SIMD
 /* no vector kernel: every output through filter_run_i16_c */
 static size_t vert_none(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
                         unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
@@ -941,7 +941,6 @@ static size_t vert_none(const uint32_t *Q, const size_t *soff, const uint32_t *c
         (void)stride;
     return 0;
 }
-#endif
 
 static vert_fn pick_vert(void) {
 #ifdef VDSP_I16_SIMD
@@ -953,6 +952,30 @@ static vert_fn pick_vert(void) {
 #else
     return vert_none;
 #endif
+}
+
+int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
+    if (!r || !r->int_path) return 0;
+    switch (level) {
+    case 0:
+        r->vert = vert_none;
+        return 1;
+#ifdef VDSP_I16_SIMD
+    case 1:
+        r->vert = vert_sse2;
+        return 1;
+    case 2:
+        if (!__builtin_cpu_supports("avx2")) return 0;
+        r->vert = vert_avx2;
+        return 1;
+    case 3:
+        if (pick_vert() != vert_avx512) return 0;
+        r->vert = vert_avx512;
+        return 1;
+#endif
+    default:
+        return 0;
+    }
 }
 
 /* Sample pairs of the M streams (see above) for n positions each. */
