@@ -84,9 +84,10 @@ struct vdsp_resampler {
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
     int int_path;       /* M == 1 or L == 1: int16 calls run in integers (else in float) */
     vert_fn vert;       /* the int16 vector kernel for this CPU */
-    uint32_t *coef_pairs;  /* L rows of T/2 hi pairs then T/2 lo pairs, each repeated 8 times
+    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8 times
                             * (a vector operand, so the kernels need no broadcasts) */
-    size_t *pair_off;   /* T/2 offsets into pairs: where tap pair u reads */
+    size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
+    size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
     uint32_t *pairs;    /* M streams of pair_stride sample pairs */
     size_t pair_stride;
     float *hist;        /* channels rows of cap floats (float calls) */
@@ -370,11 +371,29 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
             vdsp_resampler_destroy(r);
             return VDSP_ERR_NO_MEMORY;
         }
-        for (size_t u = 0; u < U; u++) r->pair_off[u] = (2 * u % M) * r->pair_stride + 2 * u / M;
-        for (size_t i = 0; i < (size_t)L * 2 * U; i++) {
-            const int16_t *c = r->coef16 + 2 * i;  /* row p: hi then lo, T each */
-            for (int v = 0; v < 8; v++)
-                r->coef_pairs[i * 8 + v] = (uint32_t)(uint16_t)c[0] | (uint32_t)(uint16_t)c[1] << 16;
+        /* leading tap pairs that are zero in every row (hi and lo) cost nothing: skipped */
+        size_t u0 = 0;
+        for (; u0 < U; u0++) {
+            int nz = 0;
+            for (unsigned p = 0; p < L; p++)
+                for (size_t t = 2 * u0; t < 2 * u0 + 2; t++)
+                    nz |= r->coef16[(size_t)p * 2 * T + t] | r->coef16[(size_t)p * 2 * T + T + t];
+            if (nz) break;
+        }
+        r->npairs = U - u0;
+        for (size_t u = 0; u < r->npairs; u++) {
+            size_t t = 2 * (u + u0);
+            r->pair_off[u] = (t % M) * r->pair_stride + t / M;
+        }
+        for (unsigned p = 0; p < L; p++) {
+            for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
+                const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * u0;
+                uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * r->npairs * 8;
+                for (size_t u = 0; u < r->npairs; u++)
+                    for (int v = 0; v < 8; v++)
+                        d[u * 8 + v] = (uint32_t)(uint16_t)c[2 * u] |
+                                       (uint32_t)(uint16_t)c[2 * u + 1] << 16;
+            }
         }
         r->vert = pick_vert();
     }
@@ -883,6 +902,47 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 scatter_i16(t, 32, 1, 0, yb, stride);
             }
         }
+    } else if (L == 3) {
+        /* output word w of 48 = position w / 3, phase w % 3: from [e | o] (32 words) and g */
+        int16_t i0[32], i1[32];
+        for (int w = 0; w < 48; w++) {
+            int src = (w % 3) * 16 + w / 3;  /* e: 0..15, o: 16..31, g: 32..47 */
+            if (w < 32)
+                i0[w] = (int16_t)src;
+            else
+                i1[w - 32] = (int16_t)src;
+        }
+        for (int w = 16; w < 32; w++) i1[w] = 0;
+        const __m512i idx0 = LD512(i0), idx1 = LD512(i1);
+        for (; b < nb; b++) {
+            __m512i h0 = _mm512_setzero_si512(), l0 = h0, g0 = h0, m0 = h0, k0 = h0, n0 = h0;
+            for (size_t u = 0; u < U; u++) {
+                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u * 8, *d = c + 16 * U,
+                               *e = d + 16 * U;
+                __m512i x0 = LD512(q);
+                h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
+                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + 8 * U));
+                g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
+                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + 8 * U));
+                k0 = _mm512_dpwssd_epi32(k0, x0, BC512(e));
+                n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + 8 * U));
+            }
+            __m512i eo = _mm512_inserti64x4(_mm512_castsi256_si512(FIN512(h0, l0)),
+                                            FIN512(g0, m0), 1);
+            __m512i gg = _mm512_castsi256_si512(FIN512(k0, n0));
+            __m512i r0 = _mm512_permutex2var_epi16(eo, idx0, gg);
+            __m256i r1 = _mm512_castsi512_si256(_mm512_permutex2var_epi16(eo, idx1, gg));
+            int16_t *yb = y + 48 * b * stride;
+            if (stride == 1) {
+                _mm512_storeu_si512((void *)yb, r0);
+                _mm256_storeu_si256((__m256i *)(void *)(yb + 32), r1);
+            } else {
+                int16_t t[48];
+                _mm512_storeu_si512((void *)t, r0);
+                _mm256_storeu_si256((__m256i *)(void *)(t + 32), r1);
+                scatter_i16(t, 48, 1, 0, yb, stride);
+            }
+        }
     }
     size_t done = b * 16;
     return done + vert_vnni(Q + done, soff, cp, U, L, npos - done, S, B, y + done * L * stride,
@@ -1027,7 +1087,7 @@ static void run_int(const vdsp_resampler *r, const int16_t *x, unsigned phase, s
     if (npos >= 8) {
         npos &= ~(size_t)7;
         build_pairs(x + rd, M, npos + (T - 2) / M + 1, r->pairs, r->pair_stride);
-        size_t done = r->vert(r->pairs, r->pair_off, r->coef_pairs, T / 2, L, npos,
+        size_t done = r->vert(r->pairs, r->pair_off, r->coef_pairs, r->npairs, L, npos,
                               S, B, y + j * stride, stride);
         j += done * L;
         rd += done * M;
