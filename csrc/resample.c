@@ -685,6 +685,10 @@ static void filter_run_i16_c(const int16_t *restrict coef, size_t T, const int16
  * (one int16 coefficient per tap would lift it to -71..-76 dB, missing the -90 dB bar). */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(VDSP_NO_SIMD)
 #define VDSP_I16_SIMD 1
+/* AVX-512 VNNI intrinsics and target names: GCC 9+, clang 8+ */
+#if (defined(__clang__) && __clang_major__ >= 8) || (!defined(__clang__) && __GNUC__ >= 9)
+#define VDSP_I16_AVX512 1
+#endif
 #include <immintrin.h>
 
 /* Store the 8 int16 results of phase p0 + p for positions i .. i + 7 (or 4: n). */
@@ -853,6 +857,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
 __attribute__((target("avx2")))
 VERT_FN(vert_avx2, MAC_AVX2)
 
+#ifdef VDSP_I16_AVX512
 __attribute__((target("avx2,avx512vl,avx512vnni")))
 VERT_FN(vert_vnni, MAC_VNNI)
 
@@ -968,6 +973,7 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
     return done + vert_vnni(Q + done, soff, cp, U, L, npos - done, S, B, y + done * L * stride,
                             stride);
 }
+#endif
 
 /* The same with SSE2 (every x86-64), 4 lanes. */
 #define VERT_SSE2(NPH)                                                                      \
@@ -1024,9 +1030,11 @@ static size_t vert_none(const uint32_t *Q, const size_t *soff, const uint32_t *c
 
 static vert_fn pick_vert(void) {
 #ifdef VDSP_I16_SIMD
+#ifdef VDSP_I16_AVX512
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
         return vert_avx512;
+#endif
     if (__builtin_cpu_supports("avx2")) return vert_avx2;
     return vert_sse2;
 #else
@@ -1048,6 +1056,8 @@ int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
         if (!__builtin_cpu_supports("avx2")) return 0;
         r->vert = vert_avx2;
         return 1;
+#endif
+#ifdef VDSP_I16_AVX512
     case 3:
         if (pick_vert() != vert_avx512) return 0;
         r->vert = vert_avx512;
