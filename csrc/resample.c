@@ -104,8 +104,8 @@ struct vdsp_resampler {
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
     int int_path;       /* M == 1 or L == 1: int16 calls run in integers (else in float) */
     vert_fn vert;       /* the int16 vector kernel for this CPU */
-    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8 times
-                            * (a vector operand, so the kernels need no broadcasts) */
+    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs (broadcast by the
+                            * kernels: compact, so many objects share the cache well) */
     size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
     size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
     uint32_t *pairs;    /* M streams of pair_stride sample pairs */
@@ -381,7 +381,7 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     if (r->int_path) {
         size_t U = T / 2;
         r->pair_stride = BLOCK / M + T + 16;
-        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * 8 * sizeof(uint32_t),
+        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * sizeof(uint32_t),
                                        &a->coef_pairs_base);
         r->pair_off = aligned_calloc(U * sizeof(size_t), &a->pair_off_base);
         /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
@@ -408,11 +408,9 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         for (unsigned p = 0; p < L; p++) {
             for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
                 const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * u0;
-                uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * r->npairs * 8;
+                uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * r->npairs;
                 for (size_t u = 0; u < r->npairs; u++)
-                    for (int v = 0; v < 8; v++)
-                        d[u * 8 + v] = (uint32_t)(uint16_t)c[2 * u] |
-                                       (uint32_t)(uint16_t)c[2 * u + 1] << 16;
+                    d[u] = (uint32_t)(uint16_t)c[2 * u] | (uint32_t)(uint16_t)c[2 * u + 1] << 16;
             }
         }
         r->vert = pick_vert();
@@ -716,12 +714,12 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             for (int i = 0; i < NBK; i++)                                                    \
                 xv[i] = _mm256_loadu_si256((const __m256i *)(const void *)(q + 8 * i));      \
             for (int p = 0; p < NPH; p++) {                                                  \
-                const uint32_t *c = cp + ((size_t)(p0 + p) * 2 * U + u) * 8;                 \
+                const uint32_t *c = cp + (size_t)(p0 + p) * 2 * U + u;                 \
                 for (int i = 0; i < NBK; i++) {                                              \
                     ah[p][i] = MAC(ah[p][i], xv[i],                                          \
-                                   _mm256_load_si256((const __m256i *)(const void *)c));     \
+                                   _mm256_set1_epi32((int)c[0]));     \
                     al[p][i] = MAC(al[p][i], xv[i],                                          \
-                                   _mm256_load_si256((const __m256i *)(const void *)(c + 8 * U))); \
+                                   _mm256_set1_epi32((int)c[U])); \
                 }                                                                            \
             }                                                                                \
         }                                                                                    \
@@ -759,7 +757,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
  * registers every iteration): 4 blocks of one phase (integer downsampling), and 2 blocks
  * of 2 phases (x2 upsampling). Same arithmetic as VERT_256. */
 #define LD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define LDA256(p) _mm256_load_si256((const __m256i *)(const void *)(p))
+#define LDA256(p) _mm256_set1_epi32((int)*(p))
 #define FIN256(h, l) \
     fin256(_mm256_add_epi32(h, _mm256_sra_epi32(l, sb)), half, ss)
 #define VERT_DOWN4(MAC)                                                                      \
@@ -768,8 +766,8 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
         __m256i l0 = h0, l1 = h0, l2 = h0, l3 = h0;                                          \
         for (size_t u = 0; u < U; u++) {                                                     \
             const uint32_t *q = Q + soff[u] + 8 * b;                                         \
-            const uint32_t *c = cp + u * 8;                                                  \
-            __m256i ch = LDA256(c), cl = LDA256(c + 8 * U);                                  \
+            const uint32_t *c = cp + u;                                                  \
+            __m256i ch = LDA256(c), cl = LDA256(c + U);                                  \
             __m256i x0 = LD256(q), x1 = LD256(q + 8), x2 = LD256(q + 16), x3 = LD256(q + 24); \
             h0 = MAC(h0, x0, ch);                                                            \
             l0 = MAC(l0, x0, cl);                                                            \
@@ -798,14 +796,14 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
         __m256i l0 = h0, l1 = h0, m0 = h0, m1 = h0;                                          \
         for (size_t u = 0; u < U; u++) {                                                     \
             const uint32_t *q = Q + soff[u] + 8 * b;                                         \
-            const uint32_t *c = cp + u * 8, *d = c + 16 * U;                                 \
+            const uint32_t *c = cp + u, *d = c + 2 * U;                                 \
             __m256i x0 = LD256(q), x1 = LD256(q + 8);                                        \
-            __m256i ch = LDA256(c), cl = LDA256(c + 8 * U);                                  \
+            __m256i ch = LDA256(c), cl = LDA256(c + U);                                  \
             h0 = MAC(h0, x0, ch);                                                            \
             l0 = MAC(l0, x0, cl);                                                            \
             h1 = MAC(h1, x1, ch);                                                            \
             l1 = MAC(l1, x1, cl);                                                            \
-            __m256i dh = LDA256(d), dl = LDA256(d + 8 * U);                                  \
+            __m256i dh = LDA256(d), dl = LDA256(d + U);                                  \
             g0 = MAC(g0, x0, dh);                                                            \
             m0 = MAC(m0, x0, dl);                                                            \
             g1 = MAC(g1, x1, dh);                                                            \
@@ -881,12 +879,12 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
         for (; b + 2 <= nb; b += 2) {
             __m512i h0 = _mm512_setzero_si512(), h1 = h0, l0 = h0, l1 = h0;
             for (size_t u = 0; u < U; u++) {
-                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u * 8;
+                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u;
                 __m512i x0 = LD512(q), x1 = LD512(q + 16);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + 8 * U));
+                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 h1 = _mm512_dpwssd_epi32(h1, x1, BC512(c));
-                l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + 8 * U));
+                l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
             }
             __m256i o0 = FIN512(h0, l0), o1 = FIN512(h1, l1);
             int16_t *yb = y + 16 * b * stride;
@@ -905,12 +903,12 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
         for (; b < nb; b++) {
             __m512i h0 = _mm512_setzero_si512(), l0 = h0, g0 = h0, m0 = h0;
             for (size_t u = 0; u < U; u++) {
-                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u * 8, *d = c + 16 * U;
+                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u, *d = c + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + 8 * U));
+                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + 8 * U));
+                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
             }
             __m256i e = FIN512(h0, l0), o = FIN512(g0, m0);
             __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);
@@ -942,15 +940,15 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
         for (; b < nb; b++) {
             __m512i h0 = _mm512_setzero_si512(), l0 = h0, g0 = h0, m0 = h0, k0 = h0, n0 = h0;
             for (size_t u = 0; u < U; u++) {
-                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u * 8, *d = c + 16 * U,
-                               *e = d + 16 * U;
+                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u, *d = c + 2 * U,
+                               *e = d + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + 8 * U));
+                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + 8 * U));
+                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
                 k0 = _mm512_dpwssd_epi32(k0, x0, BC512(e));
-                n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + 8 * U));
+                n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + U));
             }
             __m512i eo = _mm512_inserti64x4(_mm512_castsi256_si512(FIN512(h0, l0)),
                                             FIN512(g0, m0), 1);
@@ -984,11 +982,9 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
             __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)(Q + soff[u] +      \
                                                                           4 * b));          \
             for (int p = 0; p < NPH; p++) {                                                 \
-                const uint32_t *c = cp + ((size_t)(p0 + p) * 2 * U + u) * 8;                \
-                ah[p] = _mm_add_epi32(ah[p], _mm_madd_epi16(xv, _mm_load_si128(             \
-                                                 (const __m128i *)(const void *)c)));       \
-                al[p] = _mm_add_epi32(al[p], _mm_madd_epi16(xv, _mm_load_si128(             \
-                                                 (const __m128i *)(const void *)(c + 8 * U)))); \
+                const uint32_t *c = cp + (size_t)(p0 + p) * 2 * U + u;                \
+                ah[p] = _mm_add_epi32(ah[p], _mm_madd_epi16(xv, _mm_set1_epi32((int)c[0])));                  \
+                al[p] = _mm_add_epi32(al[p], _mm_madd_epi16(xv, _mm_set1_epi32((int)c[U])));                  \
             }                                                                               \
         }                                                                                   \
         int16_t *yb = y + 4 * b * L * stride;                                               \
