@@ -28,8 +28,10 @@
  *   - integer (int16 calls of integer ratios, M == 1 or L == 1: 8<->16, 8<->24, 8<->48,
  *     16<->48, 24->8, 48->16, ...; the MediaBridge's conversions): int16 history, each tap as
  *     two int16 (hi, lo: about 22-25 significant bits, see quantize_i16), int32 sums with
- *     pmaddwd. Integer sums are exact, so every kernel (portable C, SSE2, AVX2, AVX-512 VNNI)
- *     gives the same bits and the vector code may sum in any order.
+ *     pmaddwd. Integer sums are exact, so every kernel (portable C, AVX2, AVX-512 VNNI) gives
+ *     the same bits and the vector code may sum in any order. Used where an AVX2 or AVX-512
+ *     kernel runs (x86-64 with GCC or clang, picked at create); elsewhere int16 calls take the
+ *     float path (an SSE2 version measured slower than the float path, so there is none).
  *   Why the integer path (measured in C, -O3, on the 2-core Zen 4 VM, loaded): per 20 ms the
  *   float kernels cost 0.44 us (8->16) and 0.76 us (24->8); the integer ones 0.26 and 0.42 us.
  *   The float kernels are latency-bound (one sequential order per output, 3-cycle adds) and
@@ -104,10 +106,12 @@ struct vdsp_resampler {
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
     int int_path;       /* M == 1 or L == 1: int16 calls run in integers (else in float) */
     vert_fn vert;       /* the int16 vector kernel for this CPU */
-    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs (broadcast by the
-                            * kernels: compact, so many objects share the cache well) */
+    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
+                            * times for the AVX2 kernel (a vector operand, no broadcast)
+                            * or once for AVX-512 (embedded broadcasts; less cache per object) */
     size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
     size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
+    size_t pair0;       /* the first of them */
     uint32_t *pairs;    /* M streams of pair_stride sample pairs */
     size_t pair_stride;
     float *hist;        /* channels rows of cap floats (float calls) */
@@ -126,6 +130,7 @@ struct vdsp_resampler {
 };
 
 static vert_fn pick_vert(void);
+static void set_kernel(vdsp_resampler *r, vert_fn f);
 
 int vdsp_resampler_rate_supported(int rate_hz) {
     for (size_t i = 0; i < sizeof SUPPORTED_RATES / sizeof SUPPORTED_RATES[0]; i++)
@@ -377,11 +382,11 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         r->coef[i] = (float)tmp[i];
     }
     quantize_i16(r, tmp);
-    r->int_path = M == 1 || L == 1;
+    r->int_path = (M == 1 || L == 1) && pick_vert() != NULL;
     if (r->int_path) {
         size_t U = T / 2;
         r->pair_stride = BLOCK / M + T + 16;
-        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * sizeof(uint32_t),
+        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * 8 * sizeof(uint32_t),
                                        &a->coef_pairs_base);
         r->pair_off = aligned_calloc(U * sizeof(size_t), &a->pair_off_base);
         /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
@@ -405,15 +410,8 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
             size_t t = 2 * (u + u0);
             r->pair_off[u] = (t % M) * r->pair_stride + t / M;
         }
-        for (unsigned p = 0; p < L; p++) {
-            for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
-                const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * u0;
-                uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * r->npairs;
-                for (size_t u = 0; u < r->npairs; u++)
-                    d[u] = (uint32_t)(uint16_t)c[2 * u] | (uint32_t)(uint16_t)c[2 * u + 1] << 16;
-            }
-        }
-        r->vert = pick_vert();
+        r->pair0 = u0;
+        set_kernel(r, pick_vert());
     }
     free(tmp);
     vdsp_resampler_reset(r);
@@ -703,7 +701,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
 /* NPH phases (1..3) from p0, NBK blocks of 8 positions per pass (so each coefficient
  * broadcast serves NBK loads and there are 2 NPH NBK independent sums), blocks b0 .. nb-1 while
  * NBK fit; AVX2. Leaves b at the first block not done. */
-#define VERT_256(NPH, NBK, MAC)                                                                \
+#define VERT_256(NPH, NBK, MAC, REP)                                                                \
     for (; b + NBK <= nb; b += NBK) {                                                        \
         __m256i ah[NPH][NBK], al[NPH][NBK];                                                  \
         for (int p = 0; p < NPH; p++)                                                        \
@@ -714,12 +712,10 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             for (int i = 0; i < NBK; i++)                                                    \
                 xv[i] = _mm256_loadu_si256((const __m256i *)(const void *)(q + 8 * i));      \
             for (int p = 0; p < NPH; p++) {                                                  \
-                const uint32_t *c = cp + (size_t)(p0 + p) * 2 * U + u;                 \
+                const uint32_t *c = cp + ((size_t)(p0 + p) * 2 * U + u) * REP;         \
                 for (int i = 0; i < NBK; i++) {                                              \
-                    ah[p][i] = MAC(ah[p][i], xv[i],                                          \
-                                   _mm256_set1_epi32((int)c[0]));     \
-                    al[p][i] = MAC(al[p][i], xv[i],                                          \
-                                   _mm256_set1_epi32((int)c[U])); \
+                    ah[p][i] = MAC(ah[p][i], xv[i], CL256(c, REP));                          \
+                    al[p][i] = MAC(al[p][i], xv[i], CL256(c + REP * U, REP));                \
                 }                                                                            \
             }                                                                                \
         }                                                                                    \
@@ -757,17 +753,20 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
  * registers every iteration): 4 blocks of one phase (integer downsampling), and 2 blocks
  * of 2 phases (x2 upsampling). Same arithmetic as VERT_256. */
 #define LD256(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define LDA256(p) _mm256_set1_epi32((int)*(p))
+/* a broadcast coefficient pair: from a table repeated REP (8 or 1) times */
+#define CL256(p, REP)                                                                        \
+    ((REP) == 8 ? _mm256_load_si256((const __m256i *)(const void *)(p))                      \
+                : _mm256_set1_epi32((int)*(p)))
 #define FIN256(h, l) \
     fin256(_mm256_add_epi32(h, _mm256_sra_epi32(l, sb)), half, ss)
-#define VERT_DOWN4(MAC)                                                                      \
+#define VERT_DOWN4(MAC, REP)                                                                    \
     for (; L == 1 && b + 4 <= nb; b += 4) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;                      \
         __m256i l0 = h0, l1 = h0, l2 = h0, l3 = h0;                                          \
         for (size_t u = 0; u < U; u++) {                                                     \
             const uint32_t *q = Q + soff[u] + 8 * b;                                         \
-            const uint32_t *c = cp + u;                                                  \
-            __m256i ch = LDA256(c), cl = LDA256(c + U);                                  \
+            const uint32_t *c = cp + u * REP;                                            \
+            __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             __m256i x0 = LD256(q), x1 = LD256(q + 8), x2 = LD256(q + 16), x3 = LD256(q + 24); \
             h0 = MAC(h0, x0, ch);                                                            \
             l0 = MAC(l0, x0, cl);                                                            \
@@ -790,20 +789,20 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             }                                                                                \
         }                                                                                    \
     }
-#define VERT_UP2(MAC)                                                                        \
+#define VERT_UP2(MAC, REP)                                                                      \
     for (; L == 2 && b + 2 <= nb; b += 2) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, g0 = h0, g1 = h0;                      \
         __m256i l0 = h0, l1 = h0, m0 = h0, m1 = h0;                                          \
         for (size_t u = 0; u < U; u++) {                                                     \
             const uint32_t *q = Q + soff[u] + 8 * b;                                         \
-            const uint32_t *c = cp + u, *d = c + 2 * U;                                 \
+            const uint32_t *c = cp + u * REP, *d = c + 2 * REP * U;                      \
             __m256i x0 = LD256(q), x1 = LD256(q + 8);                                        \
-            __m256i ch = LDA256(c), cl = LDA256(c + U);                                  \
+            __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             h0 = MAC(h0, x0, ch);                                                            \
             l0 = MAC(l0, x0, cl);                                                            \
             h1 = MAC(h1, x1, ch);                                                            \
             l1 = MAC(l1, x1, cl);                                                            \
-            __m256i dh = LDA256(d), dl = LDA256(d + U);                                  \
+            __m256i dh = CL256(d, REP), dl = CL256(d + REP * U, REP);                    \
             g0 = MAC(g0, x0, dh);                                                            \
             m0 = MAC(m0, x0, dl);                                                            \
             g1 = MAC(g1, x1, dh);                                                            \
@@ -830,7 +829,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
         }                                                                                    \
     }
 
-#define VERT_FN(name, MAC)                                                                   \
+#define VERT_FN(name, MAC, REP)                                                                 \
     static size_t name(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,  \
                        unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {   \
         size_t nb = npos / 8;                                                                \
@@ -840,24 +839,24 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             unsigned nph = L - p0 < 3 ? L - p0 : 3;                                          \
             size_t b = 0;                                                                    \
             if (nph == 1) {                                                                  \
-                VERT_DOWN4(MAC)                                                              \
-                VERT_256(1, 1, MAC)                                                          \
+                VERT_DOWN4(MAC, REP)                                                            \
+                VERT_256(1, 1, MAC, REP)                                                        \
             } else if (nph == 2) {                                                           \
-                VERT_UP2(MAC)                                                                \
-                VERT_256(2, 1, MAC)                                                          \
+                VERT_UP2(MAC, REP)                                                              \
+                VERT_256(2, 1, MAC, REP)                                                        \
             } else {                                                                         \
-                VERT_256(3, 1, MAC)                                                          \
+                VERT_256(3, 1, MAC, REP)                                                        \
             }                                                                                \
         }                                                                                    \
         return nb * 8;                                                                       \
     }
 
 __attribute__((target("avx2")))
-VERT_FN(vert_avx2, MAC_AVX2)
+VERT_FN(vert_avx2, MAC_AVX2, 8)
 
 #ifdef VDSP_I16_AVX512
 __attribute__((target("avx2,avx512vl,avx512vnni")))
-VERT_FN(vert_vnni, MAC_VNNI)
+VERT_FN(vert_vnni, MAC_VNNI, 1)
 
 /* AVX-512 (F, BW, VNNI): 16 lanes, fused vpdpwssd with broadcast operands, 32 registers;
  * the hot cases (one phase: downsampling; two phases: x2 upsampling) in 512-bit vectors,
@@ -973,47 +972,6 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
 }
 #endif
 
-/* The same with SSE2 (every x86-64), 4 lanes. */
-#define VERT_SSE2(NPH)                                                                      \
-    for (size_t b = 0; b < nb; b++) {                                                       \
-        __m128i ah[NPH], al[NPH];                                                           \
-        for (int p = 0; p < NPH; p++) ah[p] = al[p] = _mm_setzero_si128();                  \
-        for (size_t u = 0; u < U; u++) {                                                    \
-            __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)(Q + soff[u] +      \
-                                                                          4 * b));          \
-            for (int p = 0; p < NPH; p++) {                                                 \
-                const uint32_t *c = cp + (size_t)(p0 + p) * 2 * U + u;                \
-                ah[p] = _mm_add_epi32(ah[p], _mm_madd_epi16(xv, _mm_set1_epi32((int)c[0])));                  \
-                al[p] = _mm_add_epi32(al[p], _mm_madd_epi16(xv, _mm_set1_epi32((int)c[U])));                  \
-            }                                                                               \
-        }                                                                                   \
-        int16_t *yb = y + 4 * b * L * stride;                                               \
-        for (int p = 0; p < NPH; p++) {                                                     \
-            __m128i v = _mm_add_epi32(ah[p], _mm_sra_epi32(al[p], sb));                     \
-            v = _mm_sra_epi32(_mm_add_epi32(v, half), ss);                                  \
-            int16_t t[8];                                                                   \
-            _mm_storeu_si128((__m128i *)(void *)t, _mm_packs_epi32(v, v));                  \
-            scatter_i16(t, 4, L, p0 + (unsigned)p, yb, stride);                             \
-        }                                                                                   \
-    }
-
-static size_t vert_sse2(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
-                        unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
-    size_t nb = npos / 4;
-    const __m128i sb = _mm_cvtsi32_si128(B), ss = _mm_cvtsi32_si128(S);
-    const __m128i half = _mm_set1_epi32(1 << (S - 1));
-    for (unsigned p0 = 0; p0 < L; p0 += 3) {
-        unsigned nph = L - p0 < 3 ? L - p0 : 3;
-        if (nph == 1) {
-            VERT_SSE2(1)
-        } else if (nph == 2) {
-            VERT_SSE2(2)
-        } else {
-            VERT_SSE2(3)
-        }
-    }
-    return nb * 4;
-}
 #endif
 
 /* no vector kernel: every output through filter_run_i16_c */
@@ -1032,31 +990,45 @@ static vert_fn pick_vert(void) {
         return vert_avx512;
 #endif
     if (__builtin_cpu_supports("avx2")) return vert_avx2;
-    return vert_sse2;
-#else
-    return vert_none;
 #endif
+    return NULL;
+}
+
+/* Use kernel f, laying out the coefficient pairs as it reads them. */
+static void set_kernel(vdsp_resampler *r, vert_fn f) {
+    size_t rep = 8, T = r->taps, U = r->npairs;
+#ifdef VDSP_I16_AVX512
+    if (f == vert_avx512) rep = 1;
+#endif
+    for (unsigned p = 0; p < r->L; p++) {
+        for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
+            const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * r->pair0;
+            uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * U * rep;
+            for (size_t u = 0; u < U; u++)
+                for (size_t v = 0; v < rep; v++)
+                    d[u * rep + v] =
+                        (uint32_t)(uint16_t)c[2 * u] | (uint32_t)(uint16_t)c[2 * u + 1] << 16;
+        }
+    }
+    r->vert = f;
 }
 
 int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
     if (!r || !r->int_path) return 0;
     switch (level) {
     case 0:
-        r->vert = vert_none;
+        set_kernel(r, vert_none);
         return 1;
 #ifdef VDSP_I16_SIMD
     case 1:
-        r->vert = vert_sse2;
-        return 1;
-    case 2:
         if (!__builtin_cpu_supports("avx2")) return 0;
-        r->vert = vert_avx2;
+        set_kernel(r, vert_avx2);
         return 1;
 #endif
 #ifdef VDSP_I16_AVX512
-    case 3:
+    case 2:
         if (pick_vert() != vert_avx512) return 0;
-        r->vert = vert_avx512;
+        set_kernel(r, vert_avx512);
         return 1;
 #endif
     default:
