@@ -702,7 +702,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
 /* NPH phases (1..3) from p0, NBK blocks of 8 positions per pass (so each coefficient
  * broadcast serves NBK loads and there are 2 NPH NBK independent sums), blocks b0 .. nb-1 while
  * NBK fit; AVX2. Leaves b at the first block not done. */
-#define VERT_256(NPH, NBK, MAC, REP)                                                                \
+#define VERT_256(NPH, NBK, MAC, REP)                                                        \
     for (; b + NBK <= nb; b += NBK) {                                                        \
         __m256i ah[NPH][NBK], al[NPH][NBK];                                                  \
         for (int p = 0; p < NPH; p++)                                                        \
@@ -900,6 +900,41 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
             }
         }
     } else if (L == 2) {
+        for (; b + 2 <= nb; b += 2) {  /* two blocks per pass: 8 independent sums */
+            __m512i h0 = _mm512_setzero_si512(), l0 = h0, g0 = h0, m0 = h0;
+            __m512i h1 = h0, l1 = h0, g1 = h0, m1 = h0;
+            for (size_t u = 0; u < U; u++) {
+                const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u, *d = c + 2 * U;
+                __m512i x0 = LD512(q), x1 = LD512(q + 16);
+                __m512i ch = BC512(c), cl = BC512(c + U), dh = BC512(d), dl = BC512(d + U);
+                h0 = _mm512_dpwssd_epi32(h0, x0, ch);
+                l0 = _mm512_dpwssd_epi32(l0, x0, cl);
+                g0 = _mm512_dpwssd_epi32(g0, x0, dh);
+                m0 = _mm512_dpwssd_epi32(m0, x0, dl);
+                h1 = _mm512_dpwssd_epi32(h1, x1, ch);
+                l1 = _mm512_dpwssd_epi32(l1, x1, cl);
+                g1 = _mm512_dpwssd_epi32(g1, x1, dh);
+                m1 = _mm512_dpwssd_epi32(m1, x1, dl);
+            }
+            __m256i e[2] = {FIN512(h0, l0), FIN512(h1, l1)};
+            __m256i o[2] = {FIN512(g0, m0), FIN512(g1, m1)};
+            for (int i = 0; i < 2; i++) {
+                __m256i lo = _mm256_unpacklo_epi16(e[i], o[i]);
+                __m256i hi = _mm256_unpackhi_epi16(e[i], o[i]);
+                __m256i r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
+                __m256i r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
+                int16_t *yb = y + 32 * (b + (size_t)i) * stride;
+                if (stride == 1) {
+                    _mm256_storeu_si256((__m256i *)(void *)yb, r0);
+                    _mm256_storeu_si256((__m256i *)(void *)(yb + 16), r1);
+                } else {
+                    int16_t t[32];
+                    _mm256_storeu_si256((__m256i *)(void *)t, r0);
+                    _mm256_storeu_si256((__m256i *)(void *)(t + 16), r1);
+                    scatter_i16(t, 32, 1, 0, yb, stride);
+                }
+            }
+        }
         for (; b < nb; b++) {
             __m512i h0 = _mm512_setzero_si512(), l0 = h0, g0 = h0, m0 = h0;
             for (size_t u = 0; u < U; u++) {
