@@ -198,6 +198,41 @@ def test_images_and_aliases_below_minus_90_db(fi, fo):
             assert level <= -90.0, f"{f:.0f} Hz leaks at {level:.1f} dBFS"
 
 
+INT_PAIRS = [(8000, 16000), (8000, 24000), (16000, 8000), (24000, 8000), (48000, 16000),
+             (16000, 48000), (8000, 48000), (48000, 8000)]
+
+
+def run_i16(fi, fo, x):
+    r = voicedsp.Resampler(fi, fo)
+    x16 = np.round(x * 32767).astype(np.int16)
+    y = np.concatenate([r.process(x16[i:i + fi // 50]) for i in range(0, len(x16), fi // 50)])
+    return y.astype(float) / 32768.0
+
+
+@pytest.mark.parametrize("fi,fo", INT_PAIRS)
+def test_int16_path_of_integer_ratios_keeps_the_bars(fi, fo):
+    # int16 calls of integer-ratio pairs run in integers (hi/lo int16 coefficients): the same
+    # pass band, image and alias bars as the float path, measured on int16 output
+    nyq = min(fi, fo) / 2
+    n_fft = 8192
+    for frac in PASS_POINTS:
+        f = frac * nyq
+        y = run_i16(fi, fo, tone(f, fi, (n_fft + fo // 10) * fi // fo + fi // 50, 0.9))
+        seg = y[fo // 10:fo // 10 + n_fft]
+        amp, _, _ = fit(seg, f, fo)
+        assert abs(20 * math.log10(amp / 0.9)) <= 0.1, f"{f:.0f} Hz"
+        assert spurs_db(seg, f, fo) <= -90.0, f"{f:.0f} Hz"
+    if fo < fi:
+        for frac in STOP_POINTS_TEL:
+            f = frac * nyq
+            if f >= fi / 2:
+                continue
+            y = run_i16(fi, fo, tone(f, fi, (n_fft + fo // 10) * fi // fo + fi // 50))
+            level = 20 * np.log10(np.abs(y[fo // 10:]).max() + 1e-30)
+            # int16 output: a removed tone leaves at most rounding (1 LSB = -90.3 dBFS)
+            assert level <= -90.0, f"{f:.0f} Hz leaks at {level:.1f} dBFS"
+
+
 @pytest.mark.parametrize("fi,fo", [(16000, 8000), (24000, 8000), (48000, 16000),
                                    (44100, 8000), (48000, 44100)])
 def test_alias_free_quality_rejects_everything_above_nyquist(fi, fo):

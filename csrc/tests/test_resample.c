@@ -1,6 +1,7 @@
 /* Resampler: argument errors, exact framing, chunk invariance (int16 and float, random
  * chunkings, every rate pair and quality), flush, reset, multichannel = mono per channel,
- * unity DC gain and a 1 kHz tone against the ideal delayed sine. Run under ASan/UBSan by
+ * unity DC gain and a 1 kHz tone against the ideal delayed sine, the int16 kernels against
+ * each other and the float path. Run under ASan/UBSan by
  * `make -C csrc asan`. */
 #include <math.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include "vdsp_test.h"
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
+#include "../resample_kernels.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -263,6 +265,113 @@ static void test_signal(void) {
             for (int b = 0; b < NRATES; b++) check_tone(RATES[a], RATES[b], quality);
 }
 
+/* int16 path of integer ratios: every vector kernel this CPU has gives the bits of the
+ * portable C kernel (random chunkings, one and two channels), and full-scale input (random
+ * signs, then a square wave whose overshoot saturates) agrees with the float path within
+ * 1 LSB (the no-overflow bound itself is argued in quantize_i16). */
+static void test_int_kernels(void) {
+    static int16_t worst[NIN * 2];
+    int levels_run = 0;
+    for (int a = 0; a < NRATES; a++) {
+        for (int b = 0; b < NRATES; b++) {
+            int fi = RATES[a], fo = RATES[b];
+            if (fi % fo != 0 && fo % fi != 0) continue;
+            for (int channels = 1; channels <= 2; channels++) {
+                size_t n = (size_t)NIN * (size_t)fi / 48000;
+                for (int level = 0; level <= 2; level++) {
+                    vdsp_resampler *r;
+                    CHECK(vdsp_resampler_create(&r, fi, fo, 0, channels) == VDSP_OK, "create");
+                    if (!vdsp_resampler_use_kernel(r, level)) {
+                        /* no such kernel here (level 0: no integer path in this build/CPU) */
+                        vdsp_resampler_destroy(r);
+                        if (level == 0) break;
+                        continue;
+                    }
+                    levels_run++;
+                    int16_t *dst = level == 0 ? ref16 : got16;
+                    size_t pos = 0, done = 0, got = 0;
+                    while (pos < n) {
+                        size_t m = next_rand() % 500;
+                        if (m > n - pos) m = n - pos;
+                        CHECK(vdsp_resampler_process_i16(r, in16 + pos * channels, m,
+                                                         dst + done * channels, NOUT - done,
+                                                         &got) == VDSP_OK, "process");
+                        pos += m;
+                        done += got;
+                    }
+                    CHECK(vdsp_resampler_flush_i16(r, dst + done * channels, NOUT - done, &got) ==
+                          VDSP_OK, "flush");
+                    done += got;
+                    if (level > 0)
+                        CHECK(memcmp(ref16, got16, done * channels * sizeof(int16_t)) == 0,
+                              "%d->%d x%d: kernel %d differs from the C kernel", fi, fo,
+                              channels, level);
+                    vdsp_resampler_destroy(r);
+                }
+            }
+            /* full scale: random signs, then a square wave (its overshoot saturates);
+             * int16 vs float path within 1 LSB */
+            vdsp_resampler *ri, *rf;
+            CHECK(vdsp_resampler_create(&ri, fi, fo, 0, 1) == VDSP_OK, "create");
+            CHECK(vdsp_resampler_create(&rf, fi, fo, 0, 1) == VDSP_OK, "create");
+            size_t n = (size_t)NIN * (size_t)fi / 48000, got = 0, got2 = 0;
+            int low = fi < fo ? fi : fo, period = 2 * (fi / (low / 4));  /* ~ low / 8 Hz */
+            for (size_t i = 0; i < n; i++) {
+                if (i < n / 2)
+                    worst[i] = next_rand() & 1 ? 32767 : -32768;
+                else
+                    worst[i] = (i / (size_t)(period / 2)) % 2 ? 32767 : -32768;
+                in32[NIN + i] = worst[i] / 32768.0f;
+            }
+            CHECK(vdsp_resampler_process_i16(ri, worst, n, ref16, NOUT, &got) == VDSP_OK, "i16");
+            CHECK(vdsp_resampler_process_f32(rf, in32 + NIN, n, got32, NOUT, &got2) == VDSP_OK,
+                  "f32");
+            int bad = 0, peak = 0;
+            for (size_t i = 0; i < got; i++) {
+                double v = got32[i] * 32768.0;
+                v = v > 32767.0 ? 32767.0 : v < -32768.0 ? -32768.0 : v;
+                if (fabs(v - ref16[i]) > 1.0) bad++;
+                if (abs(ref16[i]) > peak) peak = abs(ref16[i]);
+            }
+            CHECK(got == got2 && bad == 0, "%d->%d: %d worst-case samples off by > 1 LSB", fi,
+                  fo, bad);
+            CHECK(peak >= 32767, "%d->%d: worst case does not saturate (peak %d)", fi, fo, peak);
+            vdsp_resampler_destroy(ri);
+            vdsp_resampler_destroy(rf);
+        }
+    }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(VDSP_NO_SIMD)
+    if (__builtin_cpu_supports("avx2")) CHECK(levels_run > 0, "no kernel ran");
+#endif
+    /* mixing int16 and float calls on one object: the history follows (exact conversions
+     * for int16-valued input), so each part equals a run of one kind on the whole input */
+    static float x32[NIN];
+    for (int i = 0; i < NIN; i++) x32[i] = in16[i] / 32768.0f;
+    int pairs[][2] = {{8000, 16000}, {24000, 8000}, {44100, 16000}};
+    for (int p = 0; p < 3; p++) {
+        int fi = pairs[p][0], fo = pairs[p][1];
+        vdsp_resampler *r, *a16, *a32;
+        CHECK(vdsp_resampler_create(&r, fi, fo, 0, 1) == VDSP_OK, "create");
+        CHECK(vdsp_resampler_create(&a16, fi, fo, 0, 1) == VDSP_OK, "create");
+        CHECK(vdsp_resampler_create(&a32, fi, fo, 0, 1) == VDSP_OK, "create");
+        size_t n1, n2, m1, m2, h = 777;
+        vdsp_resampler_process_i16(a16, in16, NIN, ref16, NOUT, &n1);
+        vdsp_resampler_process_f32(a32, x32, NIN, ref32, NOUT, &n2);
+        vdsp_resampler_process_i16(r, in16, h, got16, NOUT, &m1);
+        vdsp_resampler_process_f32(r, x32 + h, NIN - h, got32, NOUT, &m2);
+        CHECK(m1 + m2 == n1 && memcmp(got32, ref32 + m1, m2 * sizeof(float)) == 0,
+              "%d->%d: int16 then float differs from float", fi, fo);
+        vdsp_resampler_reset(r);
+        vdsp_resampler_process_f32(r, x32, h, got32, NOUT, &m1);
+        vdsp_resampler_process_i16(r, in16 + h, NIN - h, got16, NOUT, &m2);
+        CHECK(m1 + m2 == n1 && memcmp(got16, ref16 + m1, m2 * sizeof(int16_t)) == 0,
+              "%d->%d: float then int16 differs from int16", fi, fo);
+        vdsp_resampler_destroy(r);
+        vdsp_resampler_destroy(a16);
+        vdsp_resampler_destroy(a32);
+    }
+}
+
 int main(void) {
     for (int i = 0; i < NIN * 2; i++) {
         double v = 20000.0 * sin(i * 0.0123) + 9000.0 * sin(i * 0.71) +
@@ -276,5 +385,6 @@ int main(void) {
     test_pairs();
     test_reset_and_channels();
     test_signal();
+    test_int_kernels();
     return TEST_REPORT("test_resample");
 }

@@ -9,6 +9,10 @@
  * Units: every count is in FRAMES (one sample per channel); buffers hold frames x channels
  * values, interleaved, aligned for their type (as any int16_t / float pointer in C). int16 samples are full scale at -32768..32767, float samples at
  * -1.0..1.0 (float output is not clipped; int16 output is rounded to nearest and saturated).
+ * int16 calls of integer ratios (8<->16, 8<->24, 24->8, 48->16 kHz, ...) are computed in
+ * integers (taps with 22+ significant bits: the same filter within 0.02 LSB); float calls and
+ * other pairs in float. One object may mix int16 and float calls: the history it holds is
+ * converted (float -> int16 rounded and saturated, as int16 input would be).
  *
  * Framing contract (the same for every chunking of the input):
  *   - after N input frames in total since create/reset/flush, exactly floor(N * out / in)
