@@ -24,7 +24,7 @@ printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$PRELOAD" "$(command -v py
 chmod +x "$VOICEDSP_ASAN_PYTHON"
 export LD_PRELOAD="$PRELOAD"
 # make sure the instrumented build is the one under test
-ldd "$LIB"/voicedsp/_g711*.so | grep -q libasan || { echo "asan: extension not instrumented"; exit 1; }
+ldd "$LIB"/voicedsp/_g711*.so | grep libasan >/dev/null || { echo "asan: extension not instrumented"; exit 1; }
 python -c 'import sys, voicedsp._g711 as m; print("asan: testing", m.__file__)
 sys.exit(0 if m.__file__.startswith(sys.argv[1]) else "asan: not the sanitized build")' "$LIB"
 python -m pytest -q -p no:cacheprovider "$ROOT/tests" "$@"
