@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def server():
     if url is None:
         proc.kill()
         pytest.fail("voicedsp serve did not start:\n" + "".join(lines))
+    # keep draining the server's output: a full pipe would block its logging, and the server
+    threading.Thread(target=lambda: [lines.append(x) for x in proc.stdout], daemon=True).start()
     yield url
     proc.terminate()
     try:

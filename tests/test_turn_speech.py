@@ -166,7 +166,11 @@ def write_wav(path, x, rate=RATE):
 
 
 def cli(*args, check=True):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the CLI must run the voicedsp under test: the source tree's only when that is it
+    path = [os.environ.get("PYTHONPATH", "")]
+    if Path(voicedsp.__file__).resolve().is_relative_to(ROOT):
+        path.append(str(ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in path if p))
     r = subprocess.run([sys.executable, "-m", "voicedsp", "replay", *args], capture_output=True,
                        text=True, env=env, cwd=str(ROOT))
     if check:
