@@ -392,6 +392,32 @@ def test_vad_hears_speech_over_pink_noise():
     assert sum(d[150:200]) >= 48 and sum(d[30:148]) + sum(d[205:]) <= 3
 
 
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_quiet_first_frame_does_not_make_steady_noise_speech(make, frame_ms):
+    # The call opens 6 dB under the line noise that follows (a quiet first packet). The floor
+    # starts as the mean of the first 200 ms, so the noise is at most a blip while that mean
+    # settles (once started from the quiet frame alone, it was speech for the whole call).
+    n = RATE * frame_ms // 1000
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(150 * n) * 1500
+    x[:n] *= 0.5
+    x = x.astype(np.int16)
+    det = make(frame_ms=frame_ms)
+    ev = run(det, [(x[i * n:(i + 1) * n].tobytes(), None) for i in range(150)])
+    starts = [e for e in ev if e[0] == "speech_start"]
+    ends = [e for e in ev if e[0] == "speech_end"]
+    assert len(starts) == len(ends) and all(e[2] <= 200 for e in starts)
+    assert not any(k in ("turn_commit", "barge_in") for k, _ in decisions(ev))
+
+
+def test_speech_in_the_first_200_ms_is_still_heard(make):
+    # Frames far above the start-up mean (speech) are left out of it, so a caller talking
+    # 100 ms after the call opens is heard from the first loud frame.
+    det = make()
+    ev = run(det, script((5, SIL, None), (40, SPEECH, None), (30, SIL, None)))
+    assert [e[:3] for e in ev if e[0] == "speech_start"] == [("speech_start", 5 * F + 40, 5 * F)]
+
+
 # ------------------------------------------------------------------ config and errors
 
 def test_defaults_match_the_issue():

@@ -17,6 +17,8 @@ NF_DOWN = 0.5            # noise floor: fraction of the gap closed when a frame 
 NF_UP_QUIET = 0.024      # noise floor growth per 20 ms on non-speech frames (x1.024)
 NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt eventually)
 NF_MIN = 1.0             # noise floor never below this (digital silence)
+NF_INIT_MS = 200         # the floor starts as the mean of the first frames this long,
+NF_INIT_JUMP = 10.0      # ... leaving out frames this much (10 dB) above it (speech)
 ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
 ONSET_MS = 40            # consecutive raw speech that opens a segment
 BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
@@ -101,6 +103,7 @@ class _VadCore:
         self.up_speech = 1.0 + NF_UP_SPEECH * f
         self.on = 10.0 ** (threshold_db / 10.0)
         self.off2 = 2.0 * 10.0 ** (release_db / 10.0)
+        self.init_frames = NF_INIT_MS // frame_ms
         self.reset()
 
     def reset(self):
@@ -108,6 +111,8 @@ class _VadCore:
         self.prev = [0.0, 0.0]
         self.primed = False
         self.state = False
+        self.n_init = 0
+        self.n_used = 0
 
     def decide(self, e, extra):
         """Raw speech decision for band energies `e` with `extra` energy (echo) to discount."""
@@ -134,6 +139,18 @@ class _VadCore:
 
     def update(self, e, raw):
         nf = self.nf
+        if self.n_init < self.init_frames:
+            # start of the stream: the floor is the running mean of the frames so far (not
+            # those far above it: speech), so one quiet first frame cannot leave it low
+            self.n_init += 1
+            if e[0] + e[1] <= (nf[0] + nf[1]) * NF_INIT_JUMP:
+                self.n_used += 1
+                for b in (0, 1):
+                    nf[b] += (e[b] - nf[b]) / self.n_used
+                    if nf[b] < NF_MIN:
+                        nf[b] = NF_MIN
+            self.state = raw
+            return
         for b in (0, 1):
             x = e[b]
             if x < nf[b]:
