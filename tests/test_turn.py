@@ -418,6 +418,28 @@ def test_speech_in_the_first_200_ms_is_still_heard(make):
     assert [e[:3] for e in ev if e[0] == "speech_start"] == [("speech_start", 5 * F + 40, 5 * F)]
 
 
+def test_noise_masked_end_waits_longer_after_a_sudden_drop_than_after_a_fade(make):
+    # Speech over steady noise that stops dead may go on under the noise (the speech was lost
+    # mid-word): the silence timer waits longer than after speech that fades into the noise.
+    rng = np.random.default_rng(5)
+    t = np.arange(200 * N) / RATE
+    noise = rng.standard_normal(200 * N) * 300
+    waits = []
+    for fade in (False, True):
+        env = np.zeros(200 * N)
+        env[50 * N:90 * N] = 6000
+        if fade:
+            for i, level in enumerate([3000, 1500, 800, 400, 200]):
+                env[(90 + i) * N:(91 + i) * N] = level
+        x = (noise + env * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+        det = make()
+        ev = run(det, [(x[i * N:(i + 1) * N].tobytes(), None) for i in range(200)])
+        commits = [e for e in ev if e[0] == "turn_commit"]
+        assert len(commits) == 1
+        waits.append(commits[0][1] - commits[0][2])   # decision time - last speech frame
+    assert waits[0] >= waits[1] + 100 and waits[1] >= 500
+
+
 # ------------------------------------------------------------------ config and errors
 
 def test_defaults_match_the_issue():
