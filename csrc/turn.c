@@ -31,6 +31,10 @@
 #define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
+#define LEVEL_BACK_MS 60       /* the speech level this long before the last speech frame, */
+#define LEVEL_REF_DB 3.6       /* dB over the masking level, against this: a sudden drop into */
+#define LEVEL_MS_PER_DB 8.0    /* the noise (high) hides more than a fade (low); ms per dB */
+#define LEVEL_RING 8           /* power of two, > LEVEL_BACK_MS / 10 ms */
 #define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
 #define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
@@ -45,8 +49,9 @@ struct vdsp_turn {
     int instant, gating, lags, smooth;
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin, tail_per_db, peak_rel;
+    double trunc, pull, g0, margin, tail_per_db, peak_rel, level_per_db;
     int64_t tail_max;
+    int level_back;
     /* state */
     vdsp_band_hist uh, dh;
     double pe[2], pdt; /* previous frame's energies (10 ms frames: 20 ms window) */
@@ -66,6 +71,8 @@ struct vdsp_turn {
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_start, last_commit, cand;
     double turn_peak, mask_end;
+    double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
+    double pre_end, end_extra;
 };
 
 void vdsp_turn_config_default(vdsp_turn_config *cfg)
@@ -123,6 +130,9 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->turn_start = tt->last_commit = tt->cand = 0;
     tt->turn_peak = 0.0;
     tt->mask_end = 0.0;
+    for (i = 0; i < LEVEL_RING; i++)
+        tt->lvl[i] = 0.0;
+    tt->pre_end = tt->end_extra = 0.0;
 }
 
 int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
@@ -200,6 +210,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
     tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
+    tt->level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0;
+    tt->level_back = LEVEL_BACK_MS / frame_ms;
     vdsp_vad_core_init(&tt->core, frame_ms, cfg->vad_threshold_db, cfg->vad_release_db);
     vdsp_turn_reset(tt);
     *out = tt;
@@ -297,18 +309,26 @@ static int64_t turn_audio(const vdsp_turn *tt)
 }
 
 /* Extra silence to wait: the part of the speech's decay (TAIL_REF_DB below its peak) that
- * the noise floor hid, so end of turn is not called early in noise. */
+ * the noise floor hid, so end of turn is not called early in noise. Under noise (not echo)
+ * it is corrected by the level just before the speech was lost: still high, it dropped
+ * into the noise mid-word (wait longer); low, it faded out (wait less). */
 static int64_t hidden_tail(const vdsp_turn *tt)
 {
-    double floor = tt->mask_end, hidden;
-    int64_t tail;
+    double floor = tt->mask_end, hidden, tail;
+    int64_t t;
     if (tt->turn_peak <= floor)
         return 0;
     hidden = TAIL_REF_DB - 10.0 * log10(tt->turn_peak / floor);
     if (hidden <= 0.0)
         return 0;
-    tail = (int64_t)(hidden * tt->tail_per_db);
-    return tail < tt->tail_max ? tail : tt->tail_max;
+    tail = hidden * tt->tail_per_db;
+    if (tt->end_extra == 0.0 && tt->pre_end > 0.0) {
+        tail += tt->level_per_db * (10.0 * log10(tt->pre_end / floor) - LEVEL_REF_DB);
+        if (tail <= 0.0)
+            return 0;
+    }
+    t = (int64_t)tail;
+    return t < tt->tail_max ? t : tt->tail_max;
 }
 
 static void close_turn(vdsp_turn *tt)
@@ -399,6 +419,12 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         raw = 0;
     vdsp_vad_core_update(&tt->core, e, raw);
     tt->raw = raw;
+    tt->lvl[(size_t)tt->k & (LEVEL_RING - 1)] = e[0] + e[1];
+    if (raw) {
+        /* the level a little before the last speech frame, and whether echo masked it */
+        tt->pre_end = tt->lvl[(size_t)(tt->k - tt->level_back) & (LEVEL_RING - 1)];
+        tt->end_extra = extra;
+    }
     if (raw) {
         tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
     } else if (t0 - tt->last_raw_end < tt->mask_after) {

@@ -74,6 +74,7 @@ void vdsp_vad_core_init(vdsp_vad_core *c, int frame_ms, double threshold_db, dou
     c->up_speech = 1.0 + VDSP_NF_UP_SPEECH * f;
     c->on = pow(10.0, threshold_db / 10.0);
     c->off2 = 2.0 * pow(10.0, release_db / 10.0);
+    c->init_frames = VDSP_NF_INIT_MS / frame_ms;
     vdsp_vad_core_reset(c);
 }
 
@@ -83,6 +84,8 @@ void vdsp_vad_core_reset(vdsp_vad_core *c)
     c->prev[0] = c->prev[1] = 0.0;
     c->primed = 0;
     c->state = 0;
+    c->n_init = 0;
+    c->n_used = 0;
 }
 
 int vdsp_vad_create(int sample_rate_hz, int frame_ms, double threshold_db, double release_db,

@@ -13,6 +13,8 @@
 #define VDSP_NF_UP_SPEECH 0.003
 #define VDSP_ABS_MIN_ENERGY 144.0
 #define VDSP_NF_MIN 1.0 /* the floor never drops below this (digital silence) */
+#define VDSP_NF_INIT_MS 200 /* the floor starts as the mean of the first frames this long, */
+#define VDSP_NF_INIT_JUMP 10.0 /* leaving out frames this much (10 dB) above it (speech) */
 
 typedef struct {
     int32_t h[3];   /* last three decimated samples of the previous frame, newest first */
@@ -22,6 +24,7 @@ typedef struct {
     double up_quiet, up_speech, on, off2;
     double nf[2], prev[2];
     int primed, state;
+    int init_frames, n_init, n_used; /* start-up averaging: length, frames seen, averaged */
 } vdsp_vad_core;
 
 /* Mean band energies per decimated sample of one frame of n = n_dec * dec samples. */
@@ -62,6 +65,22 @@ static inline int vdsp_vad_core_decide(vdsp_vad_core *c, const double e[2], doub
 static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int raw)
 {
     int b;
+    if (c->n_init < c->init_frames) {
+        /* start of the stream: the floor is the running mean of the frames so far (not
+         * those far above it: speech), so one quiet first frame cannot leave it low and
+         * steady noise read as speech */
+        c->n_init++;
+        if (e[0] + e[1] <= (c->nf[0] + c->nf[1]) * VDSP_NF_INIT_JUMP) {
+            c->n_used++;
+            for (b = 0; b < 2; b++) {
+                c->nf[b] += (e[b] - c->nf[b]) / (double)c->n_used;
+                if (c->nf[b] < VDSP_NF_MIN)
+                    c->nf[b] = VDSP_NF_MIN;
+            }
+        }
+        c->state = raw;
+        return;
+    }
     for (b = 0; b < 2; b++) {
         double x = e[b];
         if (x < c->nf[b]) {

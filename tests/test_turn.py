@@ -392,6 +392,54 @@ def test_vad_hears_speech_over_pink_noise():
     assert sum(d[150:200]) >= 48 and sum(d[30:148]) + sum(d[205:]) <= 3
 
 
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_quiet_first_frame_does_not_make_steady_noise_speech(make, frame_ms):
+    # The call opens 6 dB under the line noise that follows (a quiet first packet). The floor
+    # starts as the mean of the first 200 ms, so the noise is at most a blip while that mean
+    # settles (once started from the quiet frame alone, it was speech for the whole call).
+    n = RATE * frame_ms // 1000
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(150 * n) * 1500
+    x[:n] *= 0.5
+    x = x.astype(np.int16)
+    det = make(frame_ms=frame_ms)
+    ev = run(det, [(x[i * n:(i + 1) * n].tobytes(), None) for i in range(150)])
+    starts = [e for e in ev if e[0] == "speech_start"]
+    ends = [e for e in ev if e[0] == "speech_end"]
+    assert len(starts) == len(ends) and all(e[2] <= 200 for e in starts)
+    assert not any(k in ("turn_commit", "barge_in") for k, _ in decisions(ev))
+
+
+def test_speech_in_the_first_200_ms_is_still_heard(make):
+    # Frames far above the start-up mean (speech) are left out of it, so a caller talking
+    # 100 ms after the call opens is heard from the first loud frame.
+    det = make()
+    ev = run(det, script((5, SIL, None), (40, SPEECH, None), (30, SIL, None)))
+    assert [e[:3] for e in ev if e[0] == "speech_start"] == [("speech_start", 5 * F + 40, 5 * F)]
+
+
+def test_noise_masked_end_waits_longer_after_a_sudden_drop_than_after_a_fade(make):
+    # Speech over steady noise that stops dead may go on under the noise (the speech was lost
+    # mid-word): the silence timer waits longer than after speech that fades into the noise.
+    rng = np.random.default_rng(5)
+    t = np.arange(200 * N) / RATE
+    noise = rng.standard_normal(200 * N) * 300
+    waits = []
+    for fade in (False, True):
+        env = np.zeros(200 * N)
+        env[50 * N:90 * N] = 6000
+        if fade:
+            for i, level in enumerate([3000, 1500, 800, 400, 200]):
+                env[(90 + i) * N:(91 + i) * N] = level
+        x = (noise + env * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+        det = make()
+        ev = run(det, [(x[i * N:(i + 1) * N].tobytes(), None) for i in range(200)])
+        commits = [e for e in ev if e[0] == "turn_commit"]
+        assert len(commits) == 1
+        waits.append(commits[0][1] - commits[0][2])   # decision time - last speech frame
+    assert waits[0] >= waits[1] + 100 and waits[1] >= 500
+
+
 # ------------------------------------------------------------------ config and errors
 
 def test_defaults_match_the_issue():

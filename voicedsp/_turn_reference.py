@@ -17,6 +17,8 @@ NF_DOWN = 0.5            # noise floor: fraction of the gap closed when a frame 
 NF_UP_QUIET = 0.024      # noise floor growth per 20 ms on non-speech frames (x1.024)
 NF_UP_SPEECH = 0.003     # ... on speech frames (so a step in noise is learnt eventually)
 NF_MIN = 1.0             # noise floor never below this (digital silence)
+NF_INIT_MS = 200         # the floor starts as the mean of the first frames this long,
+NF_INIT_JUMP = 10.0      # ... leaving out frames this much (10 dB) above it (speech)
 ABS_MIN_ENERGY = 144.0   # band energy per sample below which nothing is speech (~-56 dBFS)
 ONSET_MS = 40            # consecutive raw speech that opens a segment
 BRIDGE_MS = 100          # raw-speech gaps up to this long stay inside one segment
@@ -44,6 +46,10 @@ ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives
 TAIL_REF_DB = 33.0       # speech ends this far below its peak; quieter tails drown in noise
 TAIL_MS_PER_DB = 9.0     # silence timer extended per dB the noise floor hides of that tail
 TAIL_MAX_MS = 300
+LEVEL_BACK_MS = 60       # the speech level this long before the last speech frame, dB over
+LEVEL_REF_DB = 3.6       # the masking level, against this: a sudden drop into the noise (high)
+LEVEL_MS_PER_DB = 8.0    # hides more speech than a fade (low); this much silence per dB
+LEVEL_RING = 8           # power of two, > LEVEL_BACK_MS / 10 ms
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
@@ -101,6 +107,7 @@ class _VadCore:
         self.up_speech = 1.0 + NF_UP_SPEECH * f
         self.on = 10.0 ** (threshold_db / 10.0)
         self.off2 = 2.0 * 10.0 ** (release_db / 10.0)
+        self.init_frames = NF_INIT_MS // frame_ms
         self.reset()
 
     def reset(self):
@@ -108,6 +115,8 @@ class _VadCore:
         self.prev = [0.0, 0.0]
         self.primed = False
         self.state = False
+        self.n_init = 0
+        self.n_used = 0
 
     def decide(self, e, extra):
         """Raw speech decision for band energies `e` with `extra` energy (echo) to discount."""
@@ -134,6 +143,18 @@ class _VadCore:
 
     def update(self, e, raw):
         nf = self.nf
+        if self.n_init < self.init_frames:
+            # start of the stream: the floor is the running mean of the frames so far (not
+            # those far above it: speech), so one quiet first frame cannot leave it low
+            self.n_init += 1
+            if e[0] + e[1] <= (nf[0] + nf[1]) * NF_INIT_JUMP:
+                self.n_used += 1
+                for b in (0, 1):
+                    nf[b] += (e[b] - nf[b]) / self.n_used
+                    if nf[b] < NF_MIN:
+                        nf[b] = NF_MIN
+            self.state = raw
+            return
         for b in (0, 1):
             x = e[b]
             if x < nf[b]:
@@ -220,6 +241,8 @@ class TurnReference:
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
         self.tail_max = ms(TAIL_MAX_MS)
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
+        self.level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0
+        self.level_back = LEVEL_BACK_MS // frame_ms
         self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
         self.smooth = frame_ms < 20
         self.reset()
@@ -249,6 +272,9 @@ class TurnReference:
         self.turn_start = 0
         self.turn_peak = 0.0
         self.mask_end = 0.0
+        self.lvl = [0.0] * LEVEL_RING
+        self.pre_end = 0.0
+        self.end_extra = 0.0
         self.last_commit = None
         self.barged = False
         self.cand = None
@@ -289,6 +315,11 @@ class TurnReference:
                 and t0 < self.last_agent + self.guard:
             raw = False
         self.core.update(e, raw)
+        self.lvl[self.k % LEVEL_RING] = e[0] + e[1]
+        if raw:
+            # the level a little before the last speech frame, and whether echo masked it
+            self.pre_end = self.lvl[(self.k - self.level_back) % LEVEL_RING]
+            self.end_extra = extra
         if raw:
             self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
         elif t0 - self.last_raw_end < self.mask_after:
@@ -427,7 +458,14 @@ class TurnReference:
         hidden = TAIL_REF_DB - 10.0 * math.log10(self.turn_peak / floor)
         if hidden <= 0.0:
             return 0
-        tail = int(hidden * self.tail_per_db)
+        tail = hidden * self.tail_per_db
+        if self.end_extra == 0.0 and self.pre_end > 0.0:
+            # masked by noise (not echo): a level still high just before the speech was lost
+            # means it dropped into the noise mid-word, a low one that it faded out
+            tail += self.level_per_db * (10.0 * math.log10(self.pre_end / floor) - LEVEL_REF_DB)
+            if tail <= 0.0:
+                return 0
+        tail = int(tail)
         return tail if tail < self.tail_max else self.tail_max
 
     def _turn_audio(self):

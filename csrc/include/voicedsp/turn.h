@@ -19,7 +19,10 @@
  * End of turn is measured from the last speech frame. Under noise or echo, the part of the
  * speech's decay (down to 33 dB under the turn's peak) that the noise/echo floor hides is
  * added to the silence timer (9 ms per hidden dB, at most 300 ms), so a masked tail does not
- * end the turn early; within a turn, energy 40 dB under its peak is not speech.
+ * end the turn early. Under noise (not echo) that wait is corrected by the level 60 ms before
+ * the last speech frame: 8 ms more per dB above 3.6 dB over the masking level (the speech
+ * dropped into the noise mid-word), 8 ms less per dB below (it faded out). Within a turn,
+ * energy 40 dB under its peak is not speech.
  *
  * Echo-aware gating (on by default): the downlink is the reference of the echo a leg
  * without an echo canceller sends back. The detector estimates the echo delay (0 to

@@ -3,9 +3,9 @@
  *
  * Per frame (10, 20 or 30 ms at 8, 16, 24 or 48 kHz) the input is box-decimated to 8 kHz
  * and split by two short integer FIRs into band A (~300-2500 Hz) and band B (~1-3.8 kHz);
- * DC and mains hum fall outside both. Each band keeps an adaptive noise floor (follows
- * quiet frames down at once and up slowly, so a louder steady noise is learnt in a few
- * seconds). A frame is speech when either band rises `threshold_db` above its floor;
+ * DC and mains hum fall outside both. Each band keeps an adaptive noise floor (the mean of
+ * the first 200 ms, leaving out frames 10 dB above it; then it follows quiet frames down at
+ * once and up slowly, so a louder steady noise is learnt in a few seconds). A frame is speech when either band rises `threshold_db` above its floor;
  * while in speech, a two-frame average only has to stay `release_db` above it
  * (hysteresis, smoother offsets).
  *
