@@ -69,9 +69,9 @@ async def _one(n: int, seconds: float, model_url: str) -> dict:
         await asyncio.sleep(1.0)                 # let everyone settle
         p.lateness[:] = [0] * len(p.lateness)
         frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
-        c0, w0 = time.process_time(), time.perf_counter()
+        t0, w0 = os.times(), time.perf_counter()
         await asyncio.sleep(max(1.0, seconds - 3))
-        c1, w1 = time.process_time(), time.perf_counter()
+        t1, w1 = os.times(), time.perf_counter()
         frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         live = len(p.calls)
         att.cancel()
@@ -87,10 +87,12 @@ async def _one(n: int, seconds: float, model_url: str) -> dict:
                 return i / 10
         return float("nan")
 
-    cpu = c1 - c0
+    user, system = t1.user - t0.user, t1.system - t0.system
+    cpu = user + system
+    frames = max(1, frames1 - frames0)
     return {"calls": live, "cpu_share": cpu / (w1 - w0), "cpu_per_call_frame_us":
-            cpu / max(1, frames1 - frames0) * 1e6, "p50": pct(0.5), "p99": pct(0.99),
-            "frames": frames1 - frames0}
+            cpu / frames * 1e6, "sys_share": system / cpu if cpu else 0.0,
+            "p50": pct(0.5), "p99": pct(0.99), "frames": frames1 - frames0}
 
 
 def main() -> int:
@@ -123,14 +125,14 @@ def main() -> int:
         from voicedsp.platform import _media
 
         bridge_us = _bridge_cost_us()
-        print(f"bridge ({'voicedsp.MediaBridge' if _media.native_bridge() else 'InterimBridge'})"
+        print(f"bridge ({_media.BRIDGE_NAME})"
               f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
-        print("calls  platform CPU  CPU/call-frame  bridge share  lateness p50 / p99")
+        print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  lateness p50 / p99")
         for n in args.calls:
             r = asyncio.run(_one(n, args.seconds, url))
             share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
             print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
-                  f"  {share:11.0%}  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
+                  f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
     finally:
         model.terminate()
     return 0
