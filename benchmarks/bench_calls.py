@@ -183,7 +183,10 @@ async def _one(n: int, seconds: float, model_url: str) -> dict:
     frames = max(1, frames1 - frames0)
     return {"calls": live, "cpu_share": cpu / (w1 - w0), "cpu_per_call_frame_us":
             cpu / frames * 1e6, "sys_share": system / cpu if cpu else 0.0,
-            "p50": pct(0.5), "p99": pct(0.99), "frames": frames1 - frames0}
+            "p50": pct(0.5), "p99": pct(0.99), "frames": frames1 - frames0,
+            # frames that went out / frames due (live calls x 50 per s): < 100 % means the
+            # process was not scheduled in time and the ticker skipped ticks
+            "served": (frames1 - frames0) / max(1.0, live * (w1 - w0) * 50.0)}
 
 
 def main() -> int:
@@ -226,12 +229,14 @@ def main() -> int:
         bridge_us = _bridge_cost_us()
         print(f"bridge ({_media.BRIDGE_NAME})"
               f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
-        print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  lateness p50 / p99")
+        print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  served  "
+              "lateness p50 / p99")
         for n in args.calls:
             r = asyncio.run(_one(n, args.seconds, url))
             share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
             print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
-                  f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
+                  f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}"
+                  f"  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
     finally:
         model.terminate()
     return 0
