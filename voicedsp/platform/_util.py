@@ -78,7 +78,7 @@ try:
         def process_event(self, event) -> None:
             h = self.on_text
             if h is not None and event.opcode is _TEXT and event.fin and \
-                    not len(self.recv_messages.frames):
+                    not self._recv_pending():
                 try:
                     if h(event.data):
                         return
@@ -87,6 +87,12 @@ try:
                     log.exception("media fast path failed on one message; dropped")
                     return
             super().process_event(event)
+
+        def _recv_pending(self) -> int:
+            try:
+                return len(self.recv_messages.frames)
+            except AttributeError:      # another websockets layout: always the slow path
+                return 1
 except ImportError:  # pragma: no cover - websockets is in the platform extra
     MediaConnection = None
 

@@ -577,8 +577,9 @@ class Platform:
         if self.model_url is None:
             self.local_model = await LocalModelServer(**self.local_model_opts).start()
             self.model_url = self.local_model.url
-        self._server = await websockets.serve(self._route, self.host, self.media_port, compression=None,
-                                              close_timeout=2,
+        # MediaConnection: media and mark messages are handled as they are parsed
+        self._server = await websockets.serve(self._route, self.host, self.media_port,
+                                              compression=None, close_timeout=2,
                                               create_connection=MediaConnection,
                                               max_size=2 ** 20, process_request=self._precheck)
         self.media_port = self._server.sockets[0].getsockname()[1]
