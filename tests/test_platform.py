@@ -399,3 +399,75 @@ def test_blocking_facade():
         assert "turn_commit" in kinds and "response_started" in kinds
         assert voice.calls.get(sid=call.sid).status == "completed"
     assert _media.live_bridges() == 0
+
+
+# -- the media hot path ----------------------------------------------------------------------
+
+def test_outbound_twilio_messages_are_the_protocol_byte_for_byte():
+    from voicedsp.platform.twilio import TwilioLeg
+
+    for sid in ("MZ0123456789abcdef0123456789abcdef", 'MZ"odd\\sid\u00e9'):
+        leg = TwilioLeg(None, sid)
+        payload = bytes(range(160))
+        want = dumps({"event": "media", "streamSid": sid,
+                      "media": {"payload": base64.b64encode(payload).decode()}}).encode()
+        assert leg.media_message(payload) == want
+        assert leg.mark_message("g0m10") == dumps(
+            {"event": "mark", "streamSid": sid, "mark": {"name": "g0m10"}}).encode()
+        assert leg._clear_msg == dumps({"event": "clear", "streamSid": sid}).encode()
+
+
+def test_send_now_frames_in_order_and_declines_a_closed_socket():
+    from voicedsp.platform._util import send_now
+
+    async def main():
+        got, done = [], asyncio.Event()
+
+        async def handler(ws):
+            assert send_now(ws, [b'{"a":1}', b'{"b":2}'], binary=b"\x01\x02")
+            await ws.wait_closed()
+            assert not send_now(ws, [b'{"c":3}'])        # closed: declined, nothing raised
+            done.set()
+
+        async with websockets.serve(handler, "127.0.0.1", 0, compression=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with websockets.connect(f"ws://127.0.0.1:{port}", compression=None) as ws:
+                for _ in range(3):
+                    got.append(await ws.recv())
+            await asyncio.wait_for(done.wait(), 5)
+        assert got == [b"\x01\x02", '{"a":1}', '{"b":2}']
+
+    run(main())
+
+
+def test_media_and_marks_take_the_fast_path(monkeypatch):
+    from voicedsp.platform.core import Platform
+
+    seen = []
+    fast = Platform._twilio_fast
+
+    def counting(call, leg, data):
+        handled = fast(call, leg, data)
+        seen.append(handled)
+        return handled
+
+    monkeypatch.setattr(Platform, "_twilio_fast", staticmethod(counting))
+
+    async def main():
+        async with voicedsp.Voice(local_model=FAST) as voice:
+            p = voice.platform
+            ws = await _raw_caller(p.twilio_url)
+            call = await voice.wait_for_call("CAraw0000")
+            await asyncio.sleep(0.1)                              # the leg is bound
+            for seq in range(1, 11):
+                await ws.send(_media_msg(seq, b"\xff" * 160))
+            await ws.send("{not json")                            # declined: slow path
+            await asyncio.sleep(0.3)
+            info = (await voice.calls.get(sid=call.sid)).info
+            assert info["media"]["frames_in"] == 10
+            assert info["faults"]["malformed_json"] == 1
+            assert seen.count(True) >= 8 and seen.count(False) <= 1   # media as parsed
+            await ws.send(dumps({"event": "stop", "streamSid": "MZ1"}))
+            await ws.close()
+
+    run(main())

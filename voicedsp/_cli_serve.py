@@ -31,6 +31,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--model-api-key", default=None, help="the model's API key (Bearer)")
     p.add_argument("--local-model", choices=["speak", "echo"], default="speak",
                    help="what the local model answers with (espeak-ng speech or an echo)")
+    p.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                   help="event loop (auto: uvloop when installed; it cuts the platform's CPU "
+                   "per call-frame, see BENCHMARKS.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="log each call")
     return p
 
@@ -56,6 +59,15 @@ def run(args) -> int:
                 print(f"voicedsp serve: API key for organization {org!r}: {k}", flush=True)
         print("voicedsp serve: ready", flush=True)
 
+    if args.loop != "asyncio":
+        try:
+            import uvloop
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            if args.loop == "uvloop":
+                raise ValueError("--loop uvloop: uvloop is not installed "
+                                 "(pip install uvloop)") from None
     try:
         asyncio.run(serve(args.host, args.port, media_port=args.media_port, api_keys=keys,
                           max_calls=args.max_calls, model_url=args.model_url,

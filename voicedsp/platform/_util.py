@@ -29,6 +29,74 @@ except ImportError:  # pragma: no cover - orjson is in the platform extra
 log = logging.getLogger("voicedsp.platform")
 
 
+# -- synchronous sends and receives on a websockets asyncio connection ---------------------
+#
+# The media hot path (one frame in and one out per call every 20 ms) cannot afford an await
+# and an async context manager per message. These helpers use the connection's own sans-I/O
+# protocol object (``Connection.protocol``, websockets' framing) and write every frame of one
+# tick in a single ``transport.write``; when the connection is not open they decline, and the
+# caller falls back to (or gives up like) ``await ws.send``.
+
+def send_now(ws, texts=(), binary=None) -> bool:
+    """Frame ``binary`` (one binary message, optional) then each of ``texts`` (UTF-8 JSON
+    bytes, text messages) and write them in one transport write; False (nothing sent) when
+    the connection cannot take them right now (not open, closing, a fragmented send under
+    way)."""
+    proto = getattr(ws, "protocol", None)
+    transport = getattr(ws, "transport", None)
+    if proto is None or transport is None or proto.state is not _OPEN or \
+            getattr(ws, "send_in_progress", None) is not None or transport.is_closing():
+        return False
+    if binary is not None:
+        proto.send_binary(binary)
+    for t in texts:
+        proto.send_text(t)
+    out = proto.data_to_send()
+    transport.write(out[0] if len(out) == 1 else b"".join(out))
+    return True
+
+
+try:
+    from websockets.asyncio.server import ServerConnection as _ServerConnection
+    from websockets.frames import Opcode as _Opcode
+    from websockets.protocol import State as _State
+
+    _OPEN = _State.OPEN
+    _TEXT = _Opcode.TEXT
+
+    class MediaConnection(_ServerConnection):
+        """A websockets server connection whose whole text messages can be consumed
+        synchronously as they are parsed (``on_text``), instead of through ``recv()``.
+
+        ``on_text(data: bytes) -> bool`` returns False to decline a message (it then goes to
+        ``recv()`` as usual: the slow path, e.g. for everything but media frames). It is only
+        offered messages when nothing is waiting in ``recv()``'s queue, so the order of
+        messages is kept."""
+
+        on_text = None
+
+        def process_event(self, event) -> None:
+            h = self.on_text
+            if h is not None and event.opcode is _TEXT and event.fin and \
+                    not self._recv_pending():
+                try:
+                    if h(event.data):
+                        return
+                except Exception:  # noqa: BLE001 - never kill the connection's reader
+                    # it may have acted on part of the message: not offered again
+                    log.exception("media fast path failed on one message; dropped")
+                    return
+            super().process_event(event)
+
+        def _recv_pending(self) -> int:
+            try:
+                return len(self.recv_messages.frames)
+            except AttributeError:      # another websockets layout: always the slow path
+                return 1
+except ImportError:  # pragma: no cover - websockets is in the platform extra
+    MediaConnection = None
+
+
 def new_sid(prefix: str = "CA") -> str:
     """A Twilio-style id: two-letter prefix + 32 hex digits."""
     return prefix + uuid.uuid4().hex

@@ -16,7 +16,7 @@ Browsers run echo cancellation, so ``TurnDetection(instant_barge=True)`` suits t
 
 from __future__ import annotations
 
-from voicedsp.platform._util import dumps, log
+from voicedsp.platform._util import dumps, log, send_now
 
 __all__ = ["BrowserLeg"]
 
@@ -41,6 +41,18 @@ class BrowserLeg:
         if n <= 3 or n % 100 == 0:
             log.warning("call %s: browser leg: %s (%s, #%d); the call goes on", call_sid, kind,
                         detail, n)
+
+    def send_out(self, payload: bytes, mark=None) -> bool:
+        """One downlink packet, and a ``mark`` after it, in one write (synchronous); False
+        when the socket is not open."""
+        texts = [] if mark is None else [dumps({"event": "mark", "name": mark}).encode()]
+        if not send_now(self.ws, texts, binary=payload):
+            return False
+        self.frames_sent += 1
+        return True
+
+    def clear_now(self) -> None:
+        send_now(self.ws, [b'{"event":"clear"}'])
 
     async def send_frame(self, payload: bytes) -> None:
         await self.ws.send(payload)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import inspect
 import re
 import time
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import websockets
 
 from voicedsp.platform import _media
-from voicedsp.platform._util import dumps, loads, log, new_sid
+from voicedsp.platform._util import MediaConnection, dumps, loads, log, new_sid
 from voicedsp.platform.realtime import LocalModelServer, ModelLegError, RealtimeModelLeg
 from voicedsp.platform.spec import (AgentSpec, AuthError, BadRequestError, CapacityError,
                                     ConflictError, NotFoundError, clamp_ring_timeout)
@@ -313,6 +314,11 @@ class Call:
         _media.close_bridge(old)
 
     async def on_caller_frame(self, payload: bytes) -> None:
+        self.caller_frame_now(payload)
+
+    def caller_frame_now(self, payload: bytes) -> None:
+        """One caller frame: through the bridge, to the model (or a bare app bridge), and its
+        turn events acted on. Synchronous: every send on the way is a non-waiting write."""
         bridge = self.bridge
         if bridge is None:
             return
@@ -324,7 +330,7 @@ class Call:
         agent = self.agent
         if agent is not None and agent.model.connected:
             if agent.in_turn:
-                await agent.model.append(audio)
+                agent.model.append_now(audio)
             else:
                 self._prefix.append(audio)
         else:
@@ -332,9 +338,9 @@ class Call:
                 if b.bare:
                     b._deliver(audio)
         for ev in events:
-            await self._on_turn_event(_media.event_dict(ev))
+            self._on_turn_event(_media.event_dict(ev))
 
-    async def _on_turn_event(self, ev: dict) -> None:
+    def _on_turn_event(self, ev: dict) -> None:
         t = ev.get("type")
         self.counters[t] += 1
         agent = self.agent
@@ -342,19 +348,19 @@ class Call:
         if t == "speech_start" and live and not agent.in_turn:
             agent.in_turn = True
             for a in self._prefix:
-                await agent.model.append(a)
+                agent.model.append_now(a)
             self._prefix.clear()
         elif t == "turn_commit" and live:
             agent.in_turn = False
-            await agent.model.commit()
+            agent.model.commit_now()
         elif t == "backchannel" and live:
             agent.in_turn = False
-            await agent.model.clear_input()
+            agent.model.clear_input_now()
         elif t == "barge_in":
             if self.leg is not None:
-                await self.leg.send_clear()
+                self.leg.clear_now()
             if live:
-                await agent.model.barge(ev.get("item_id"), float(ev.get("heard_ms") or 0.0))
+                agent.model.barge_now(ev.get("item_id"), float(ev.get("heard_ms") or 0.0))
         ev["bridge_t_ms"] = ev.pop("t_ms", None)
         self.emit(ev)
 
@@ -376,9 +382,19 @@ class Call:
             self.counters["model_disconnects"] += 1
         self.emit(ev)
 
-    async def tick(self) -> None:
+    def on_mark(self, name) -> None:
+        """A ``mark`` echoed by the caller leg: the audio before it was played."""
+        leg = self.leg
+        if not isinstance(name, str) or not _MARK_RE.fullmatch(name):
+            leg.fault("unknown_mark", repr(name), self.sid)
+        elif not name.startswith(f"g{self._gen}m"):
+            pass        # a mark of a bridge swapped out since: nothing to ack
+        elif self.bridge is not None and not self.bridge.ack_mark(name):
+            leg.fault("unknown_mark", name, self.sid)
+
+    def tick(self) -> None:
         """One downlink frame to the caller (called by the platform ticker every 20 ms), and
-        a playout mark every ``leg.mark_every`` frames."""
+        a playout mark every ``leg.mark_every`` frames, written together (synchronous)."""
         leg, bridge = self.leg, self.bridge
         if bridge is None or leg is None or self.final:
             return
@@ -388,16 +404,15 @@ class Call:
             leg.faults["backpressure"] = leg.faults.get("backpressure", 0) + 1
             return
         frame = bridge.downlink()
-        try:
-            await leg.send_frame(frame)
-            self._n_out += 1
-            if self._n_out % leg.mark_every == 0:
-                # the generation tells acks of a swapped-out bridge's marks apart
-                name = f"g{self._gen}m{self._n_out}"
+        n = self._n_out + 1
+        name = None
+        if n % leg.mark_every == 0:
+            # the generation tells acks of a swapped-out bridge's marks apart
+            name = f"g{self._gen}m{n}"
+        if leg.send_out(frame, name):
+            self._n_out = n
+            if name is not None:
                 bridge.mark(name)
-                await leg.send_mark(name)
-        except websockets.ConnectionClosed:
-            pass
 
     async def bind_leg(self, leg: TwilioLeg) -> None:
         self.leg = leg
@@ -562,8 +577,10 @@ class Platform:
         if self.model_url is None:
             self.local_model = await LocalModelServer(**self.local_model_opts).start()
             self.model_url = self.local_model.url
-        self._server = await websockets.serve(self._route, self.host, self.media_port, compression=None,
-                                              close_timeout=2,
+        # MediaConnection: media and mark messages are handled as they are parsed
+        self._server = await websockets.serve(self._route, self.host, self.media_port,
+                                              compression=None, close_timeout=2,
+                                              create_connection=MediaConnection,
                                               max_size=2 ** 20, process_request=self._precheck)
         self.media_port = self._server.sockets[0].getsockname()[1]
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -607,7 +624,7 @@ class Platform:
                 late = time.monotonic() - t_next
                 hist[min(int(late * 10000), top) if late > 0 else 0] += 1
                 try:
-                    await call.tick()
+                    call.tick()
                 except Exception:  # noqa: BLE001 - one call's failure must not stop the clock
                     log.exception("call %s: downlink tick failed", call.sid)
             t_next += period
@@ -804,15 +821,10 @@ class Platform:
                 if ev == "media" and call is not None:
                     payload = leg.parse_media(msg, call.sid)
                     if payload is not None:
-                        await call.on_caller_frame(payload)
+                        call.caller_frame_now(payload)
                 elif ev == "mark" and call is not None:
-                    name = (msg.get("mark") or {}).get("name")
-                    if not isinstance(name, str) or not _MARK_RE.fullmatch(name):
-                        leg.fault("unknown_mark", repr(name), call.sid)
-                    elif not name.startswith(f"g{call._gen}m"):
-                        pass        # a mark of a bridge swapped out since: nothing to ack
-                    elif call.bridge is not None and not call.bridge.ack_mark(name):
-                        leg.fault("unknown_mark", name, call.sid)
+                    mark = msg.get("mark")
+                    call.on_mark(mark.get("name") if isinstance(mark, dict) else None)
                 elif ev == "start" and call is None:
                     start = msg.get("start") or {}
                     if not isinstance(start, dict):
@@ -828,6 +840,8 @@ class Platform:
                     for k, v in pre_faults.items():
                         leg.faults[k] += v
                     await call.bind_leg(leg)
+                    if hasattr(ws, "on_text"):
+                        ws.on_text = functools.partial(self._twilio_fast, call, leg)
                     log.info("call %s: caller leg connected (%s)", call.sid, call.direction)
                 elif ev == "stop" and call is not None:
                     break
@@ -841,8 +855,36 @@ class Platform:
         except websockets.ConnectionClosed:
             pass
         finally:
+            if hasattr(ws, "on_text"):
+                ws.on_text = None
             if call is not None:
                 await call.end("completed", reason="caller hung up")
+
+    @staticmethod
+    def _twilio_fast(call: Call, leg: TwilioLeg, data: bytes) -> bool:
+        """The media fast path of a Twilio leg, run as each message is parsed off the socket
+        (no task switch): ``media`` and ``mark`` events of a live call. Anything else
+        (other events, malformed JSON, invalid UTF-8) is declined and goes through the
+        reader above, which counts faults."""
+        if call.final:
+            return False
+        try:
+            msg = loads(data)
+        except ValueError:
+            return False
+        if type(msg) is not dict:
+            return False
+        ev = msg.get("event")
+        if ev == "media":
+            payload = leg.parse_media(msg, call.sid)
+            if payload is not None:
+                call.caller_frame_now(payload)
+            return True
+        if ev == "mark":
+            mark = msg.get("mark")
+            call.on_mark(mark.get("name") if isinstance(mark, dict) else None)
+            return True
+        return False
 
     async def _open_call(self, ws, org: str, sid, from_=None) -> Optional[Call]:
         """The call a new caller leg belongs to (an originated one, or a new inbound call);
@@ -899,12 +941,7 @@ class Platform:
                     await call.bind_leg(leg)
                     await ws.send(dumps({"event": "started", "call_sid": call.sid}))
                 elif ev == "mark" and call is not None:
-                    name = msg.get("name")
-                    if not isinstance(name, str) or not _MARK_RE.fullmatch(name):
-                        leg.fault("unknown_mark", repr(name), call.sid)
-                    elif name.startswith(f"g{call._gen}m") and call.bridge is not None \
-                            and not call.bridge.ack_mark(name):
-                        leg.fault("unknown_mark", name, call.sid)
+                    call.on_mark(msg.get("name"))
                 elif ev == "stop" and call is not None:
                     break
                 elif leg is not None:

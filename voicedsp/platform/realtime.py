@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional
 import websockets
 
 from voicedsp.platform import _media
-from voicedsp.platform._util import dumps, loads, new_sid, synthesize
+from voicedsp.platform._util import dumps, loads, new_sid, send_now, synthesize
 
 __all__ = ["RealtimeModelLeg", "LocalModelServer", "ModelLegError", "audio_format",
            "parse_audio_format"]
@@ -192,51 +192,68 @@ class RealtimeModelLeg:
             if reason != "closed":
                 self.on_event({"type": "model_disconnected", "reason": reason})
 
-    async def _send(self, obj: dict) -> bool:
+    def _send_now(self, obj: dict) -> bool:
+        """Send one message now (synchronous, websockets' framing, one write); False when
+        the leg is not connected or its socket is closing."""
         if not self.connected:
             return False
-        try:
-            await self._ws.send(dumps(obj))
-            return True
-        except websockets.ConnectionClosed:
-            return False
+        return send_now(self._ws, [dumps(obj).encode()])
 
-    async def append(self, audio: bytes) -> None:
-        """Queue caller audio (model codec); sent in ``append_ms`` batches."""
+    async def _send(self, obj: dict) -> bool:
+        return self._send_now(obj)
+
+    def append_now(self, audio: bytes) -> None:
+        """Queue caller audio (model codec); sent in ``append_ms`` batches (synchronous)."""
         self._pending.append(audio)
         if len(self._pending) >= self._batch_frames:
-            await self.flush()
+            self.flush_now()
 
-    async def flush(self) -> None:
+    def flush_now(self) -> None:
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
             self.stats["appends"] += 1
-            await self._send({"type": "input_audio_buffer.append",
-                              "audio": base64.b64encode(data).decode()})
+            self._send_now({"type": "input_audio_buffer.append",
+                            "audio": base64.b64encode(data).decode()})
 
-    async def commit(self) -> None:
+    def commit_now(self) -> None:
         """The caller's turn is over: commit the buffer and ask for a response."""
-        await self.flush()
+        self.flush_now()
         self.stats["commits"] += 1
-        await self._send({"type": "input_audio_buffer.commit"})
-        await self._send({"type": "response.create"})
+        self._send_now({"type": "input_audio_buffer.commit"})
+        self._send_now({"type": "response.create"})
 
-    async def clear_input(self) -> None:
+    def clear_input_now(self) -> None:
         """Drop the uncommitted caller audio (a backchannel is not a turn)."""
         self._pending.clear()
-        await self._send({"type": "input_audio_buffer.clear"})
+        self._send_now({"type": "input_audio_buffer.clear"})
 
-    async def barge(self, item_id: Optional[str], heard_ms: float) -> None:
+    def barge_now(self, item_id: Optional[str], heard_ms: float) -> None:
         """The caller talked over the reply: cancel it and truncate it where it was heard."""
         self.stats["cancels"] += 1
-        await self._send({"type": "response.cancel"})
+        self._send_now({"type": "response.cancel"})
         item = item_id if item_id not in (None, "preroll") else None
         if item is not None:
             self._cancelled.add(item)
             self.stats["truncates"] += 1
-            await self._send({"type": "conversation.item.truncate", "item_id": item,
-                              "content_index": 0, "audio_end_ms": int(max(0.0, heard_ms))})
+            self._send_now({"type": "conversation.item.truncate", "item_id": item,
+                            "content_index": 0, "audio_end_ms": int(max(0.0, heard_ms))})
+
+    # awaitable forms of the same (the sends never wait: the media clock must not)
+    async def append(self, audio: bytes) -> None:
+        self.append_now(audio)
+
+    async def flush(self) -> None:
+        self.flush_now()
+
+    async def commit(self) -> None:
+        self.commit_now()
+
+    async def clear_input(self) -> None:
+        self.clear_input_now()
+
+    async def barge(self, item_id: Optional[str], heard_ms: float) -> None:
+        self.barge_now(item_id, heard_ms)
 
     async def close(self) -> None:
         if self._reader is not None:
