@@ -13,9 +13,15 @@ typedef struct {
     uint64_t start, end; /* stream positions [start, end) */
 } segment;
 
+/* The ring starts small and doubles when a push needs room, up to the capacity asked for at
+ * create: a call's queue costs what its longest reply needs, not max_queue_ms up front (at
+ * 8 kHz, 2 minutes would be 1.9 MB per call). Growth happens in push, never in pop. */
+#define INITIAL_RING 8192
+
 struct vdsp_playout {
     int16_t *ring;
     size_t cap, head, count; /* queued audio: ring[head .. head+count) modulo cap */
+    size_t max_cap;          /* the most the ring may grow to */
     size_t frame;
     uint64_t popped;         /* stream position of the next sample to hand out */
     uint64_t ticks;          /* frames handed out, silence included */
@@ -34,12 +40,13 @@ int vdsp_playout_create(vdsp_playout **out, size_t frame_samples, size_t capacit
         return VDSP_ERR_INVALID_ARGUMENT;
     vdsp_playout *p = calloc(1, sizeof *p);
     if (!p) return VDSP_ERR_NO_MEMORY;
-    p->ring = malloc(capacity_samples * sizeof *p->ring);
+    p->cap = capacity_samples < INITIAL_RING ? capacity_samples : INITIAL_RING;
+    p->ring = malloc(p->cap * sizeof *p->ring);
     if (!p->ring) {
         free(p);
         return VDSP_ERR_NO_MEMORY;
     }
-    p->cap = capacity_samples;
+    p->max_cap = capacity_samples;
     p->frame = frame_samples;
     *out = p;
     return VDSP_OK;
@@ -53,11 +60,28 @@ void vdsp_playout_destroy(vdsp_playout *p) {
 
 void vdsp_playout_reset(vdsp_playout *p) {
     int16_t *ring = p->ring;
-    size_t cap = p->cap, frame = p->frame;
+    size_t cap = p->cap, max_cap = p->max_cap, frame = p->frame;
     memset(p, 0, sizeof *p);
     p->ring = ring;
     p->cap = cap;
+    p->max_cap = max_cap;
     p->frame = frame;
+}
+
+/* Make room for `need` queued samples (need <= max_cap): double the ring, unwrapping it. */
+static int grow(vdsp_playout *p, size_t need) {
+    size_t cap = p->cap;
+    while (cap < need) cap = cap > p->max_cap / 2 ? p->max_cap : 2 * cap;
+    int16_t *ring = malloc(cap * sizeof *ring);
+    if (!ring) return VDSP_ERR_NO_MEMORY;
+    size_t first = p->count < p->cap - p->head ? p->count : p->cap - p->head;
+    memcpy(ring, p->ring + p->head, first * sizeof *ring);
+    memcpy(ring + first, p->ring, (p->count - first) * sizeof *ring);
+    free(p->ring);
+    p->ring = ring;
+    p->cap = cap;
+    p->head = 0;
+    return VDSP_OK;
 }
 
 static segment *newest_segment(vdsp_playout *p) {
@@ -67,7 +91,11 @@ static segment *newest_segment(vdsp_playout *p) {
 int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item) {
     if (!p || (n && !pcm) || item == VDSP_PLAYOUT_NO_ITEM) return VDSP_ERR_INVALID_ARGUMENT;
     if (n == 0) return VDSP_OK;
-    if (n > p->cap - p->count) return VDSP_ERR_BUFFER_TOO_SMALL;
+    if (n > p->max_cap - p->count) return VDSP_ERR_BUFFER_TOO_SMALL;
+    if (n > p->cap - p->count) {
+        int st = grow(p, p->count + n);
+        if (st != VDSP_OK) return st;
+    }
     uint64_t end = p->popped + p->count;
     segment *s = newest_segment(p);
     if (s && s->item == item && s->end == end) {

@@ -123,7 +123,35 @@ static void test_clock_against_transport(int delay, int jitter, unsigned seed) {
     vdsp_playout_destroy(p);
 }
 
+/* The ring grows on demand (up to the capacity) and keeps the order across growth, also
+ * when the queued audio wraps around the end of the ring at the moment it grows. */
+static void test_growth(void) {
+    vdsp_playout *p;
+    CHECK(vdsp_playout_create(&p, F, 100000) == VDSP_OK, "create");
+    static int16_t chunk[7000], frame[F];
+    int next_in = 0, next_out = 0, ok = 1;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 7000; i++) chunk[i] = (int16_t)(next_in + i);
+        size_t n = 1000 + (size_t)(round * 1234) % 6000;
+        if (vdsp_playout_push(p, chunk, n, 1) == VDSP_OK) next_in += (int)n;
+        for (int k = 0; k < (round % 3 == 0 ? 40 : 3); k++) {
+            size_t got = vdsp_playout_pop(p, frame, NULL);
+            for (size_t i = 0; i < got; i++) ok &= frame[i] == (int16_t)(next_out + (int)i);
+            next_out += (int)got;
+        }
+    }
+    CHECK(ok, "order lost across growth");
+    CHECK(vdsp_playout_queued(p) == (size_t)(next_in - next_out) && next_in > 90000,
+          "queued %zu", vdsp_playout_queued(p));
+    int16_t big[40000] = {0};
+    CHECK(vdsp_playout_push(p, big, 40000, 2) == VDSP_OK || vdsp_playout_queued(p) > 60000,
+          "push up to the capacity");
+    CHECK(vdsp_playout_push(p, big, 40000, 2) == VDSP_ERR_BUFFER_TOO_SMALL, "beyond capacity");
+    vdsp_playout_destroy(p);
+}
+
 int main(void) {
+    test_growth();
     test_framing_and_items();
     test_clear_and_pause();
     for (int d = 0; d <= 12; d += 3) {

@@ -16,8 +16,9 @@
  * Units: rates in Hz; frame_ms in ms; sizes of encoded data in bytes; PCM counts in samples
  * (mono throughout). Times of events in ms since the bridge started (or was reset).
  *
- * Memory: create allocates everything; uplink, downlink and push never allocate (push_clip,
- * for pre-roll, may create a temporary resampler). No globals: bridges run on different
+ * Memory: create allocates everything but the playout queue, which starts small and grows
+ * in push (doubling, up to max_queue_ms) as long replies need it; uplink and downlink never
+ * allocate (push_clip, for pre-roll, also creates a temporary resampler). No globals: bridges run on different
  * threads at once; one bridge must not be used by two threads at the same time.
  */
 #ifndef VOICEDSP_BRIDGE_H
@@ -114,7 +115,8 @@ int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
 /* Model audio in (model codec at model_output_rate_hz): PCM16 any even byte count, G.711 any
  * count, Opus one packet. item (in): the response it belongs to (non-zero). All or nothing.
  * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (odd PCM16 size, item 0, NULL);
- * VDSP_ERR_CORRUPT_PACKET; VDSP_ERR_BUFFER_TOO_SMALL (the queue cannot take it). */
+ * VDSP_ERR_CORRUPT_PACKET; VDSP_ERR_BUFFER_TOO_SMALL (the queue cannot take it);
+ * VDSP_ERR_NO_MEMORY (growing the queue failed). */
 int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item);
 
 /* PCM16 at any resampler rate into the playout queue as agent audio of `item` (pre-roll).

@@ -29,15 +29,17 @@ typedef struct vdsp_playout vdsp_playout;
 #define VDSP_PLAYOUT_NO_ITEM 0u
 
 /* Create a queue handing out frames of `frame_samples` (1..48000) that holds at most
- * `capacity_samples` (>= frame_samples) of audio. *out receives the object (NULL on error).
+ * `capacity_samples` (>= frame_samples) of audio. The storage starts at 8192 samples and
+ * doubles when a push needs more, up to that capacity (push may allocate; pop never does). *out receives the object (NULL on error).
  * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT or VDSP_ERR_NO_MEMORY. */
 int vdsp_playout_create(vdsp_playout **out, size_t frame_samples, size_t capacity_samples);
 
 /* Destroy; NULL is allowed. */
 void vdsp_playout_destroy(vdsp_playout *p);
 
-/* Append `n` samples of response `item` (any non-zero id; 0 is reserved). If they do not fit,
- * nothing is appended and VDSP_ERR_BUFFER_TOO_SMALL is returned. n == 0 is a no-op. */
+/* Append `n` samples of response `item` (any non-zero id; 0 is reserved). If they do not fit
+ * the capacity, nothing is appended and VDSP_ERR_BUFFER_TOO_SMALL is returned; if growing the
+ * storage fails, VDSP_ERR_NO_MEMORY (nothing appended either). n == 0 is a no-op. */
 int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item);
 
 /* Hand out the next frame: frame_samples samples of queued audio, padded with silence when the
