@@ -15,16 +15,26 @@ cd "$LIB"
 PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export PYTHONPATH="$LIB"
-# Python children of the tests start through this wrapper, which preloads the runtime again
-# (tests/conftest.py keeps the preload away from the other tools the tests run)
+# Every Python process of the run (pytest, and the servers and examples the tests start)
+# preloads the runtime through this wrapper; a sitecustomize then drops the preload from its
+# environment, so the other tools the tests spawn (espeak-ng hangs under it, sox) run without.
+SITE="$ROOT/build/asan/site"
+mkdir -p "$SITE"
 export VOICEDSP_ASAN_PYTHON="$ROOT/build/asan/python"
 printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$PRELOAD" "$(command -v python)" \
     > "$VOICEDSP_ASAN_PYTHON"
 chmod +x "$VOICEDSP_ASAN_PYTHON"
-export LD_PRELOAD="$PRELOAD"
+cat > "$SITE/sitecustomize.py" <<'PY'
+import os
+import sys
+
+os.environ.pop("LD_PRELOAD", None)
+sys.executable = os.environ["VOICEDSP_ASAN_PYTHON"]
+PY
+export PYTHONPATH="$LIB:$SITE"
 # make sure the instrumented build is the one under test
 ldd "$LIB"/voicedsp/_g711*.so | grep libasan >/dev/null || { echo "asan: extension not instrumented"; exit 1; }
-python -c 'import sys, voicedsp._g711 as m; print("asan: testing", m.__file__)
+PY="$VOICEDSP_ASAN_PYTHON"
+"$PY" -c 'import sys, voicedsp._g711 as m; print("asan: testing", m.__file__)
 sys.exit(0 if m.__file__.startswith(sys.argv[1]) else "asan: not the sanitized build")' "$LIB"
-python -m pytest -q -p no:cacheprovider "$ROOT/tests" "$@"
+"$PY" -m pytest -q -p no:cacheprovider "$ROOT/tests" "$@"
