@@ -228,6 +228,17 @@ cdef class MediaBridge:
         cdef Py_buffer src
         cdef uint32_t item = self._item(item_id)
         cdef int st
+        cdef const uint8_t *p
+        cdef size_t n
+        if type(chunk) is bytes:
+            # the common case (a decoded model delta) skips the buffer protocol
+            p = <const uint8_t *>PyBytes_AS_STRING(chunk)
+            n = PyBytes_GET_SIZE(chunk)
+            with nogil:
+                st = vdsp_bridge_push_model(self.b, p, n, item)
+            if st < 0:
+                check(st, f"push_model_audio: {n} bytes of {self.model_codec}")
+            return vdsp_bridge_queued_ms(self.b)
         acquire_bytes(chunk, &src, "chunk")
         try:
             with nogil:
