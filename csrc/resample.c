@@ -869,6 +869,20 @@ VERT_FN(vert_vnni, MAC_VNNI, 1)
     _mm512_cvtsepi32_epi16(_mm512_sra_epi32(                                                 \
         _mm512_add_epi32(_mm512_add_epi32(h, _mm512_sra_epi32(l, sb)), half16), ss))
 
+/* Store 32 consecutive outputs (a then b) at y, every `stride`-th int16. */
+__attribute__((target("avx2")))
+static inline void store32_i16(int16_t *y, size_t stride, __m256i a, __m256i b) {
+    if (stride == 1) {
+        _mm256_storeu_si256((__m256i *)(void *)y, a);
+        _mm256_storeu_si256((__m256i *)(void *)(y + 16), b);
+    } else {
+        int16_t t[32];
+        _mm256_storeu_si256((__m256i *)(void *)t, a);
+        _mm256_storeu_si256((__m256i *)(void *)(t + 16), b);
+        scatter_i16(t, 32, 1, 0, y, stride);
+    }
+}
+
 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
                           unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
@@ -886,18 +900,7 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 h1 = _mm512_dpwssd_epi32(h1, x1, BC512(c));
                 l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
             }
-            __m256i o0 = FIN512(h0, l0), o1 = FIN512(h1, l1);
-            int16_t *yb = y + 16 * b * stride;
-            if (stride == 1) {
-                _mm256_storeu_si256((__m256i *)(void *)yb, o0);
-                _mm256_storeu_si256((__m256i *)(void *)(yb + 16), o1);
-            } else {
-                int16_t t[16];
-                _mm256_storeu_si256((__m256i *)(void *)t, o0);
-                scatter_i16(t, 16, 1, 0, yb, stride);
-                _mm256_storeu_si256((__m256i *)(void *)t, o1);
-                scatter_i16(t, 16, 1, 0, yb + 16 * stride, stride);
-            }
+            store32_i16(y + 16 * b * stride, stride, FIN512(h0, l0), FIN512(h1, l1));
         }
     } else if (L == 2) {
         for (; b + 2 <= nb; b += 2) {  /* two blocks per pass: 8 independent sums */
@@ -923,16 +926,7 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 __m256i hi = _mm256_unpackhi_epi16(e[i], o[i]);
                 __m256i r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
                 __m256i r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
-                int16_t *yb = y + 32 * (b + (size_t)i) * stride;
-                if (stride == 1) {
-                    _mm256_storeu_si256((__m256i *)(void *)yb, r0);
-                    _mm256_storeu_si256((__m256i *)(void *)(yb + 16), r1);
-                } else {
-                    int16_t t[32];
-                    _mm256_storeu_si256((__m256i *)(void *)t, r0);
-                    _mm256_storeu_si256((__m256i *)(void *)(t + 16), r1);
-                    scatter_i16(t, 32, 1, 0, yb, stride);
-                }
+                store32_i16(y + 32 * (b + (size_t)i) * stride, stride, r0, r1);
             }
         }
         for (; b < nb; b++) {
@@ -949,16 +943,7 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
             __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);
             __m256i r0 = _mm256_permute2x128_si256(lo, hi, 0x20);
             __m256i r1 = _mm256_permute2x128_si256(lo, hi, 0x31);
-            int16_t *yb = y + 32 * b * stride;
-            if (stride == 1) {
-                _mm256_storeu_si256((__m256i *)(void *)yb, r0);
-                _mm256_storeu_si256((__m256i *)(void *)(yb + 16), r1);
-            } else {
-                int16_t t[32];
-                _mm256_storeu_si256((__m256i *)(void *)t, r0);
-                _mm256_storeu_si256((__m256i *)(void *)(t + 16), r1);
-                scatter_i16(t, 32, 1, 0, yb, stride);
-            }
+            store32_i16(y + 32 * b * stride, stride, r0, r1);
         }
     } else if (L == 3) {
         /* output word w of 48 = position w / 3, phase w % 3: from [e | o] (32 words) and g */

@@ -152,8 +152,8 @@ cdef class MediaBridge:
             else:
                 o = stack
             with nogil:
-                st = vdsp_bridge_uplink(self.b, p, n, o, self.up_cap if self.up_cap < 8192
-                                        else 8192, &got, self.ev, VDSP_BRIDGE_MAX_EVENTS, &n_ev)
+                st = vdsp_bridge_uplink(self.b, p, n, o, self.up_cap, &got, self.ev,
+                                        VDSP_BRIDGE_MAX_EVENTS, &n_ev)
             if st < 0:
                 check(st, f"uplink: frame of {n} bytes (expected "
                           f"{self.frame_bytes or 'one Opus packet'} "

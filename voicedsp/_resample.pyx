@@ -112,6 +112,20 @@ cdef inline object _new_out(Py_ssize_t n_items, bint f32, bint numpy_out, char *
     return result
 
 
+cdef int _acquire_out_samples(object out, Py_buffer *dst, Py_ssize_t n, bint f32) except -1:
+    """A caller's `out=` buffer for n samples (float32 or int16), aligned for them."""
+    if f32:
+        acquire_f32(out, dst, "out", True)
+        if dst.len < n * 4:
+            have = dst.len // 4
+            PyBuffer_Release(dst)
+            raise BufferTooSmallError(f"out: needs {n} samples, has {have}")
+    else:
+        acquire_out(out, dst, n, 2, "out")
+    _check_out_aligned(dst, 4 if f32 else 2)
+    return 0
+
+
 cdef class Resampler:
     """Resampler(in_rate_hz, out_rate_hz, *, quality='telephony', dtype='int16', channels=1)
 
@@ -258,16 +272,7 @@ cdef class Resampler:
                 if out is None:
                     result = _new_out(<Py_ssize_t>cap * C, self._f32, numpy_out, &data)
                 else:
-                    if self._f32:
-                        acquire_f32(out, &dst, "out", True)
-                        if dst.len < <Py_ssize_t>(cap * C * 4):
-                            have = dst.len // 4
-                            PyBuffer_Release(&dst)
-                            raise BufferTooSmallError(f"out: needs {cap * C} samples, "
-                                                      f"has {have}")
-                    else:
-                        acquire_out(out, &dst, <Py_ssize_t>cap * C, 2, "out")
-                    _check_out_aligned(&dst, 4 if self._f32 else 2)
+                    _acquire_out_samples(out, &dst, <Py_ssize_t>cap * C, self._f32)
                     data = <char *>dst.buf
                     result = cap
                 try:
@@ -329,15 +334,7 @@ cdef class Resampler:
             if out is None:
                 result = _new_out(<Py_ssize_t>cap * C, self._f32, numpy_out, &data)
             else:
-                if self._f32:
-                    acquire_f32(out, &dst, "out", True)
-                    if dst.len < <Py_ssize_t>(cap * C * 4):
-                        have = dst.len // 4
-                        PyBuffer_Release(&dst)
-                        raise BufferTooSmallError(f"out: needs {cap * C} samples, has {have}")
-                else:
-                    acquire_out(out, &dst, <Py_ssize_t>cap * C, 2, "out")
-                _check_out_aligned(&dst, 4 if self._f32 else 2)
+                _acquire_out_samples(out, &dst, <Py_ssize_t>cap * C, self._f32)
                 data = <char *>dst.buf
                 result = cap
             try:
