@@ -5,9 +5,11 @@ returns and quality, for voicedsp.Resampler and what people use instead.
 
 Contenders (each fed the same 20 ms chunks, timed in interleaved rounds in a rotating order,
 median reported):
-  voicedsp bytes     voicedsp.Resampler, int16 bytes in -> bytes out (what a bridge passes)
+  voicedsp bytes     voicedsp.Resampler (default quality, alias_free: minimum phase), int16
+                     bytes in -> bytes out (what a bridge passes)
   voicedsp np        the same with numpy int16 arrays
   voicedsp f32       dtype='float32', numpy float32
+  voicedsp telephony quality='telephony' (linear phase, what the MediaBridge runs), bytes
   soxr VHQ i16       soxr.ResampleStream(dtype='int16', quality='VHQ') as Pipecat uses it
                      (numpy int16 arrays; Pipecat's bytes<->numpy conversion not counted)
   soxr HQ f32        soxr.ResampleStream(dtype='float32', quality='HQ')
@@ -87,7 +89,7 @@ def _i16(x):
 class VdspBytes(Contender):
     name = "voicedsp bytes"
 
-    def __init__(self, fi, fo, quality="telephony"):
+    def __init__(self, fi, fo, quality="alias_free"):
         super().__init__(fi, fo)
         self.r = voicedsp.Resampler(fi, fo, quality=quality)
 
@@ -114,9 +116,9 @@ class VdspNumpy(VdspBytes):
 class VdspF32(Contender):
     name = "voicedsp f32"
 
-    def __init__(self, fi, fo, quality="telephony"):
+    def __init__(self, fi, fo):
         super().__init__(fi, fo)
-        self.r = voicedsp.Resampler(fi, fo, quality=quality, dtype="float32")
+        self.r = voicedsp.Resampler(fi, fo, dtype="float32")
 
     def prepare(self, x):
         return x.astype(np.float32)
@@ -125,11 +127,11 @@ class VdspF32(Contender):
         return self.r.process(data)
 
 
-class VdspAliasFree(VdspF32):
-    name = "voicedsp f32 alias_free"
+class VdspTelephony(VdspBytes):
+    name = "voicedsp telephony"
 
     def __init__(self, fi, fo):
-        super().__init__(fi, fo, quality="alias_free")
+        super().__init__(fi, fo, quality="telephony")
 
 
 class SoxrVhqI16(Contender):
@@ -209,7 +211,7 @@ class ScipyPoly(Contender):
         return signal.resample_poly(data, self.up, self.down)
 
 
-CONTENDERS = [VdspBytes, VdspNumpy, VdspF32, SoxrVhqI16, SoxrHqF32, LsrFastest, Audioop,
+CONTENDERS = [VdspBytes, VdspNumpy, VdspF32, VdspTelephony, SoxrVhqI16, SoxrHqF32, LsrFastest, Audioop,
               ScipyPoly]
 if audioop is None:
     CONTENDERS.remove(Audioop)
@@ -359,6 +361,7 @@ def one_shot(rounds):
         funcs = {
             "voicedsp i16": lambda: voicedsp.resample(x16, fi, fo),
             "voicedsp f32": lambda: voicedsp.resample(x, fi, fo),
+            "voicedsp telephony i16": lambda: voicedsp.resample(x16, fi, fo, quality="telephony"),
             "soxr HQ f32": lambda: soxr.resample(x, fi, fo, quality="HQ"),
             "soxr HQ i16": lambda: soxr.resample(x16, fi, fo, quality="HQ"),
             "scipy poly": lambda: signal.resample_poly(x, fo // g, fi // g),
@@ -381,7 +384,7 @@ def plot(path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    who = [VdspF32, VdspAliasFree, SoxrVhqI16, SoxrHqF32, LsrFastest] + \
+    who = [VdspF32, VdspTelephony, SoxrVhqI16, SoxrHqF32, LsrFastest] + \
         ([Audioop] if audioop else []) + [ScipyPoly]
     fig, axes = plt.subplots(1, 3, figsize=(16, 5))
     # (a) 16 -> 8 kHz: output level of an input tone, 0..8 kHz (above 4 kHz: aliases)
@@ -462,7 +465,7 @@ def main():
     print("tiny gain differences (shown for completeness). int16 at both steps.\n")
     print("| contender | SINAD 1004 Hz (dB) | SINAD 1000 Hz (dB) |")
     print("|---|---:|---:|")
-    for cls in [VdspBytes, SoxrVhqI16, SoxrHqF32, LsrFastest] + \
+    for cls in [VdspBytes, VdspTelephony, SoxrVhqI16, SoxrHqF32, LsrFastest] + \
             ([Audioop] if audioop else []) + [ScipyPoly]:
         print(f"| {cls.name} | {sinad_round_trip(cls, cls):.1f} | "
               f"{sinad_round_trip(cls, cls, 1000.0):.1f} |")

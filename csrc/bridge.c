@@ -82,6 +82,9 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     b->caller_n = (size_t)cfg->caller_rate_hz * (size_t)cfg->frame_ms / 1000;
     b->model_in_n = (size_t)cfg->model_input_rate_hz * (size_t)cfg->frame_ms / 1000;
     int st = vdsp_turn_create(cfg->caller_rate_hz, cfg->frame_ms, &cfg->turn, &b->turn);
+    /* The linear-phase telephony design: half the taps of the alias-free one. What its
+     * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
+     * quantization noise and outside what a speech model listens to. */
     if (st == VDSP_OK)
         st = vdsp_resampler_create(&b->up, cfg->caller_rate_hz, cfg->model_input_rate_hz,
                                    VDSP_RESAMPLE_TELEPHONY, 1);

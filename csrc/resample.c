@@ -13,8 +13,11 @@
  *
  * D (the latency) is the smallest integer for which every output that the framing contract
  * releases (floor(N * L / M) after N inputs) has all its taps inside the input seen so far
- * (rounded up to whole input samples for integer upsampling, see filter_run_up); h is
- * symmetric, so the group delay is exactly D output frames.
+ * (rounded up to whole input samples for integer upsampling, see filter_run_up). h's time 0 is
+ * its prototype's centre: the middle of the linear-phase design (telephony), so the group
+ * delay is exactly D output frames; or, for the minimum-phase design (alias_free), the point
+ * of its group delay at 1/8 of the lower rate, so a 1 kHz tone of an 8 kHz conversion comes
+ * out D frames late and the pass-band edge up to 10.6 / fl later (see resample_tables.h).
  *
  * History is kept per channel in one linear buffer: input is appended in blocks of up to BLOCK
  * frames, outputs are computed, then the samples no future output needs are dropped with one
@@ -159,6 +162,7 @@ static int64_t floor_div(int64_t a, int64_t b) {
 typedef struct {
     const double *g;
     int n;
+    double centre;  /* the prototype tap at kernel time 0 */
     double inv_i0_beta;
     double inv_k2[I0_TERMS];  /* 1 / k^2: the series below then needs no division */
 } proto_t;
@@ -174,11 +178,12 @@ static double bessel_i0_y(const proto_t *pr, double y) {
     return sum;
 }
 
-/* The continuous kernel at time t, in units of 1/fl (fl = the lower rate), centred on 0:
- * sum_n g[n] k(t OS + c - n), k(x) = sinc(x) I0(beta sqrt(1 - (x/hw)^2)) / I0(beta). */
+/* The continuous kernel at time t, in units of 1/fl (fl = the lower rate), 0 at the centre c:
+ * sum_n g[n] k(t OS + c - n), k(x) = sinc(x) I0(beta sqrt(1 - (x/hw)^2)) / I0(beta). It is
+ * zero outside -(c + hw) / OS < t < (n - 1 - c + hw) / OS. */
 static double kernel(const proto_t *pr, double t) {
     const double hw = VDSP_RS_INTERP_HALF_WIDTH, beta = VDSP_RS_INTERP_BETA;
-    double tr = t * VDSP_RS_OS + (pr->n - 1) / 2.0;
+    double tr = t * VDSP_RS_OS + pr->centre;
     long lo = (long)ceil(tr - hw), hi = (long)floor(tr + hw);
     if (lo < 0) lo = 0;
     if (hi > pr->n - 1) hi = pr->n - 1;
@@ -300,9 +305,11 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     if (quality == VDSP_RESAMPLE_TELEPHONY) {
         pr.g = vdsp_rs_telephony;
         pr.n = VDSP_RS_TELEPHONY_TAPS;
+        pr.centre = VDSP_RS_TELEPHONY_CENTRE;
     } else {
         pr.g = vdsp_rs_alias_free;
         pr.n = VDSP_RS_ALIAS_FREE_TAPS;
+        pr.centre = VDSP_RS_ALIAS_FREE_CENTRE;
     }
     for (int k = 1; k < I0_TERMS; k++) pr.inv_k2[k] = 1.0 / ((double)k * k);
     pr.inv_k2[0] = 0.0;
@@ -312,13 +319,15 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     unsigned L = (unsigned)out_rate_hz / g, M = (unsigned)in_rate_hz / g;
     double fl = in_rate_hz < out_rate_hz ? in_rate_hz : out_rate_hz;
     double to_t = fl / in_rate_hz;  /* input samples -> kernel time units (1/fl) */
-    /* the kernel is zero for |t| >= half, t in 1/fl */
-    double half = (pr.n - 1 + 2.0 * VDSP_RS_INTERP_HALF_WIDTH) / (2.0 * VDSP_RS_OS);
-    double half_in = half / to_t;
+    /* the kernel is zero unless -ahead < t < behind (t in 1/fl; t > 0 is the past): in input
+     * samples, -ahead_in < t / to_t < behind_in */
+    const double hw = VDSP_RS_INTERP_HALF_WIDTH;
+    double ahead_in = (pr.centre + hw) / VDSP_RS_OS / to_t;
+    double behind_in = (pr.n - 1 - pr.centre + hw) / VDSP_RS_OS / to_t;
 
-    /* taps n = n0 + i with |p/L - i| < half_in: i in (p/L - half_in, p/L + half_in) */
-    int64_t A = (int64_t)ceil((double)(L - 1) / L + half_in) - 1;
-    int64_t imin = (int64_t)floor(-half_in) + 1;
+    /* taps n = n0 + i with -ahead_in < p/L - i < behind_in */
+    int64_t A = (int64_t)ceil((double)(L - 1) / L + ahead_in) - 1;
+    int64_t imin = (int64_t)floor(-behind_in) + 1;
     size_t T = round_up((size_t)(A - imin + 1), LANES);
     int64_t ilo = A - (int64_t)T + 1;
 

@@ -28,9 +28,9 @@ def _tables():
     return consts, protos
 
 
-def _kernel(g, t, os_, hw, beta):
+def _kernel(g, c, t, os_, hw, beta):
     """sum_n g[n] k(t * os_ + c - n), k the Kaiser-windowed sinc of half-width hw."""
-    tr = np.asarray(t, float) * os_ + (len(g) - 1) / 2.0
+    tr = np.asarray(t, float) * os_ + c
     n = np.ceil(tr - hw).astype(int)[:, None] + np.arange(int(2 * hw) + 1)[None, :]
     x = tr[:, None] - n
     u = x / hw
@@ -45,14 +45,16 @@ def design(in_rate, out_rate, quality="telephony"):
     """(coef[L, T], L, M, ilo, latency) as the C core builds them."""
     consts, protos = _tables()
     g = protos[QUALITY_NAMES[quality]]
+    c = consts[QUALITY_NAMES[quality].upper() + "_CENTRE"]
     os_, hw, beta = consts["OS"], consts["INTERP_HALF_WIDTH"], consts["INTERP_BETA"]
     gg = math.gcd(in_rate, out_rate)
     L, M = out_rate // gg, in_rate // gg
     fl = min(in_rate, out_rate)
     to_t = fl / in_rate
-    half_in = (len(g) - 1 + 2 * hw) / (2 * os_) / to_t
-    A = math.ceil((L - 1) / L + half_in) - 1
-    imin = math.floor(-half_in) + 1
+    ahead_in = (c + hw) / os_ / to_t
+    behind_in = (len(g) - 1 - c + hw) / os_ / to_t
+    A = math.ceil((L - 1) / L + ahead_in) - 1
+    imin = math.floor(-behind_in) + 1
     T = -(-(A - imin + 1) // 8) * 8
     ilo = A - T + 1
 
@@ -72,7 +74,7 @@ def design(in_rate, out_rate, quality="telephony"):
     p = np.arange(L)[:, None]
     k = np.arange(T)[None, :]
     delta = p / L - (ilo + k)
-    coef = _kernel(g, (delta * to_t).ravel(), os_, hw, beta).reshape(L, T)
+    coef = _kernel(g, c, (delta * to_t).ravel(), os_, hw, beta).reshape(L, T)
     coef *= L / coef.sum()
     return coef, L, M, ilo, D
 

@@ -64,7 +64,7 @@ def test_uplink_equals_its_parts(speech8k, model_codec):
     codes = voicedsp.ulaw_encode(speech8k)
     out = b"".join(b.uplink(f)[0] for f in frames_of(codes, 160))
     n = len(codes) // 160 * 160
-    ref_pcm = voicedsp.Resampler(8000, 16000).process(voicedsp.ulaw_decode(codes[:n]))
+    ref_pcm = voicedsp.Resampler(8000, 16000, quality="telephony").process(voicedsp.ulaw_decode(codes[:n]))
     expected = ref_pcm if model_codec == "pcm16" else voicedsp.alaw_encode(ref_pcm)
     assert out == expected
     assert b.stats["frames_in"] == n // 160
@@ -110,7 +110,7 @@ def test_downlink_plays_the_resampled_model_audio_then_silence():
     # bursty pushes of odd sizes, faster than real time
     for chunk in np.array_split(agent, [1234, 1240, 7000, 11111]):
         b.push_model_audio(chunk.tobytes(), item_id="r1")
-    expected = voicedsp.Resampler(24000, 8000).process(agent.tobytes())
+    expected = voicedsp.Resampler(24000, 8000, quality="telephony").process(agent.tobytes())
     played = b"".join(b.downlink() for _ in range(30))
     assert played[:len(expected) // 2] == voicedsp.ulaw_encode(expected)
     assert set(played[len(expected) // 2:]) == {0xFF}          # mu-law silence after
