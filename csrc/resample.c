@@ -27,7 +27,9 @@
  * Two arithmetic paths:
  *   - float (float calls; int16 calls of pairs whose ratio is not an integer): float history
  *     (int16 scaled by 2^-15, exact), float taps, a fixed summation order per output, no FMA
- *     (so every build and clone gives the same bits).
+ *     (so every build and clone gives the same bits). Integer downsampling computes 2 outputs
+ *     per pass (4 on CPUs with AVX-512VL, whose 32 vector registers hold the 16 partial sums:
+ *     1.3x faster there), sharing each coefficient load.
  *   - integer (int16 calls of integer ratios, M == 1 or L == 1: 8<->16, 8<->24, 8<->48,
  *     16<->48, 24->8, 48->16, ...; the MediaBridge's conversions): int16 history, each tap as
  *     two int16 (hi, lo: about 22-25 significant bits, see quantize_i16), int32 sums with
