@@ -583,6 +583,7 @@ static inline void dot2(const float *restrict c, const float *restrict x0,
     *y1 = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
 }
 
+#if VDSP_HAVE_WIDE
 /* Four outputs at once: 16 accumulators, which only a CPU with 32 vector registers holds
  * (the AVX-512 clone below); per output, the same operations again. */
 #define DOT4_STEP(i, off)                                   \
@@ -633,6 +634,7 @@ static inline void dot4(const float *restrict c, const float *restrict x0,
     DOT4_SUM(d, y2);
     DOT4_SUM(e, y3);
 }
+#endif
 
 VDSP_CLONES_WIDE
 static void filter_run_down(const float *restrict coef, size_t T, const float *restrict x,
