@@ -471,3 +471,148 @@ def test_media_and_marks_take_the_fast_path(monkeypatch):
             await ws.close()
 
     run(main())
+
+
+# -- MediaConnection's own inbound framing ---------------------------------------------------
+
+def _client_frames(*frames):
+    """Wire bytes of client frames (masked, random keys), each (opcode, data, fin)."""
+    from websockets.frames import Frame
+    from websockets.protocol import Protocol, Side, State
+
+    client = Protocol(Side.CLIENT, state=State.OPEN)
+    for opcode, data, fin in frames:
+        client.send_frame(Frame(opcode, data, fin))
+    return b"".join(client.data_to_send())
+
+
+async def _framing_server(on_text_accepts):
+    """A websockets server with MediaConnection; returns (server, port, log, closed) where
+    log records ('fast', data) for messages on_text consumed and ('slow', data) for what
+    recv() got, in arrival order."""
+    from voicedsp.platform._util import MediaConnection
+
+    log, closed = [], asyncio.get_running_loop().create_future()
+
+    async def handler(ws):
+        def on_text(data):
+            if on_text_accepts(data):
+                log.append(("fast", bytes(data)))
+                return True
+            return False
+
+        ws.on_text = on_text
+        try:
+            async for msg in ws:
+                log.append(("slow", msg))
+        except websockets.ConnectionClosed:
+            pass
+        closed.set_result((ws.close_code, ws._framing))
+
+    server = await websockets.serve(handler, "127.0.0.1", 0, compression=None,
+                                    create_connection=MediaConnection, max_size=4096)
+    return server, server.sockets[0].getsockname()[1], log, closed
+
+
+async def _raw_ws(port):
+    from websockets.client import ClientProtocol
+    from websockets.uri import parse_uri
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    proto = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"))
+    proto.send_request(proto.connect())
+    writer.write(b"".join(proto.data_to_send()))
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    return reader, writer
+
+
+@pytest.mark.parametrize("split", ["whole", "bytewise", "random"])
+def test_media_connection_cuts_frames_itself_in_order(split):
+    from websockets.frames import Opcode
+
+    def accepts(data):
+        return data.startswith(b'{"m"')
+
+    msgs = [
+        (Opcode.TEXT, b'{"m":1}', True),
+        (Opcode.TEXT, b'{"start":1}', True),                 # declined: recv() gets it
+        (Opcode.TEXT, b'{"m":2}', True),
+        (Opcode.PING, b"hi", True),                          # websockets answers it
+        (Opcode.TEXT, b'{"m":3,', False),                    # fragmented: websockets
+        (Opcode.CONT, b'"x":"' + b"y" * 300 + b'"}', True),
+        (Opcode.TEXT, b'{"m":4,"pad":"' + b"z" * 200 + b'"}', True),   # 16-bit length
+        (Opcode.BINARY, b"\x00\x01", True),
+        (Opcode.TEXT, b'{"m":5}', True),
+    ]
+    wire = _client_frames(*msgs)
+
+    async def main():
+        server, port, log, closed = await _framing_server(accepts)
+        async with server:
+            reader, writer = await _raw_ws(port)
+            if split == "whole":
+                writer.write(wire)
+            else:
+                rng = __import__("random").Random(7)
+                i = 0
+                while i < len(wire):
+                    k = 1 if split == "bytewise" else rng.randint(1, 40)
+                    writer.write(wire[i:i + k])
+                    await writer.drain()
+                    await asyncio.sleep(0)
+                    i += k
+            await asyncio.sleep(0.2)
+            pong = await asyncio.wait_for(reader.read(64), 2)
+            assert pong[:1] == b"\x8a" and pong[2:4] == b"hi"          # unmasked server pong
+            writer.write(_client_frames((Opcode.CLOSE, b"\x03\xe8", True)))
+            assert (await asyncio.wait_for(reader.read(64), 2))[:1] == b"\x88"   # close echoed
+            writer.close()
+            assert await asyncio.wait_for(closed, 5) == (1000, True)   # framed here
+        # every message once, in the order sent, whichever path took it
+        want = [b'{"m":1}', b'{"start":1}', b'{"m":2}', b'{"m":3,"x":"' + b"y" * 300 + b'"}',
+                b'{"m":4,"pad":"' + b"z" * 200 + b'"}', b"\x00\x01", b'{"m":5}']
+        assert [d if isinstance(d, bytes) else d.encode() for _, d in log] == want
+        kinds = dict(zip(want, [k for k, _ in log]))
+        assert kinds[b'{"m":1}'] == "fast"            # nothing queued before it
+        for w in want[1:2] + want[3:4] + want[5:6]:   # declined, fragmented, binary
+            assert kinds[w] == "slow"
+        if split == "bytewise":                       # recv() had time to drain its queue
+            assert all(kinds[w] == "fast" for w in want if w.startswith(b'{"m"') and
+                       w != want[3])
+
+    run(main())
+
+
+@pytest.mark.parametrize("bad,code", [
+    (b'{"m":"\xff\xfe"}', 1007),          # invalid UTF-8: on_text declines, websockets fails it
+    (b'{"m":"' + b"x" * 5000 + b'"}', 1009),  # over max_size: websockets refuses it
+], ids=["invalid-utf8", "too-big"])
+def test_media_connection_leaves_bad_frames_to_websockets(bad, code):
+    from websockets.frames import Opcode
+
+    def accepts(data):
+        data.decode()                        # what orjson does: invalid UTF-8 raises
+        return data.startswith(b'{"m"')
+
+    async def main():
+        server, port, log, closed = await _framing_server(
+            lambda d: _safe(accepts, d))
+        async with server:
+            reader, writer = await _raw_ws(port)
+            writer.write(_client_frames((Opcode.TEXT, b'{"m":1}', True), (Opcode.TEXT, bad, True),
+                                        (Opcode.TEXT, b'{"m":2}', True)))
+            frame = await asyncio.wait_for(reader.read(64), 5)
+            assert frame[:1] == b"\x88" and int.from_bytes(frame[2:4], "big") == code
+            writer.close()
+            await asyncio.wait_for(closed, 5)
+        assert log == [("fast", b'{"m":1}')]      # nothing after the bad frame was taken
+
+    run(main())
+
+
+def _safe(fn, data):
+    try:
+        return fn(data)
+    except ValueError:
+        return False
