@@ -1,11 +1,17 @@
 """N concurrent Twilio-protocol calls over loopback WebSockets, in real time.
 
 The platform (media server, bridges, pacers, model legs) runs in this process; the callers
-(SimulatedPhone clients) and the local Realtime model run in two other processes. Reports the
-platform process's CPU per call, the share of it spent in the bridge (uplink + downlink cost
-measured in isolation x frames processed) and outbound frame lateness p50/p99.
+and the local Realtime model (echo mode) run in two other processes. The callers are a lean
+load generator (`_LeanCaller`: the Twilio Media Streams messages of a phone leg, masked
+client frames, marks echoed, one timer for all) so that hundreds of calls fit on one core;
+`--phones` uses full `SimulatedPhone` handsets instead. `--pin` runs the platform alone on
+CPU 0 and the callers and model on the other CPUs. Reports the platform process's CPU per
+call, the share of it spent in the bridge (uplink + downlink cost measured in isolation x
+frames processed), outbound frame lateness p50/p99, the share of due frames served (out)
+and received (in), and the committed turns, calls that got a model reply, and protocol
+faults.
 
-    python benchmarks/bench_calls.py --calls 20 50 100 --seconds 10
+    python benchmarks/bench_calls.py --calls 100 300 500 --seconds 8 --uvloop --pin
 """
 
 from __future__ import annotations
@@ -18,13 +24,146 @@ import sys
 import time
 
 
-async def _callers(url: str, n: int, seconds: float) -> None:
+SENTENCE = "Hello, I have a question about my bill."
+
+
+async def _phones(url: str, n: int, seconds: float) -> None:
+    """The callers as ``SimulatedPhone`` objects (each a full handset model: plays what it
+    receives, numpy level checks, websockets client). Costly: ~1 core at 300 calls."""
     from voicedsp.platform.twilio import Hangup, Say, Silence, SimulatedPhone
 
-    script = [Silence(200), Say("Hello, I have a question about my bill."),
-              Silence(int(seconds * 1000)), Hangup()]
+    script = [Silence(200), Say(SENTENCE), Silence(int(seconds * 1000)), Hangup()]
     phones = [SimulatedPhone(url, script) for _ in range(n)]
     await asyncio.gather(*(p.run() for p in phones), return_exceptions=True)
+
+
+class _LeanCaller(asyncio.Protocol):
+    """One caller of the lean load generator, after the websockets handshake: the Twilio
+    Media Streams messages a phone leg sends (``connected``, ``start``, one ``media`` per
+    20 ms, ``mark`` echoes, ``stop``), each a masked client frame with a fresh random key,
+    written straight to the transport; inbound frames are cut and only looked at for
+    ``mark`` (echoed at the next tick) and counted."""
+
+    def __init__(self, transport, sid: str) -> None:
+        import random
+
+        self.t = transport
+        self.sid = sid
+        self.stream = ("MZ" + sid[2:]).encode()
+        self.seq = 0
+        self.buf = b""
+        self.marks = []
+        self.rx_media = 0
+        self.closed = False
+        self._rand = random.Random(sid).getrandbits
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        pos, n = 0, len(buf)
+        while pos + 2 <= n:
+            ln, hdr = buf[pos + 1] & 0x7F, pos + 2
+            if ln == 126:
+                if hdr + 2 > n:
+                    break
+                ln, hdr = int.from_bytes(buf[hdr:hdr + 2], "big"), hdr + 2
+            elif ln == 127:
+                if hdr + 8 > n:
+                    break
+                ln, hdr = int.from_bytes(buf[hdr:hdr + 8], "big"), hdr + 8
+            if hdr + ln > n:
+                break
+            if buf[hdr + 10:hdr + 14] == b"mark":          # {"event":"mark",...
+                i = buf.find(b'"name":"', hdr, hdr + ln) + 8
+                self.marks.append(buf[i:buf.find(b'"', i, hdr + ln)])
+            else:
+                self.rx_media += 1
+            pos = hdr + ln
+        self.buf = buf[pos:]
+
+    def send(self, msg: bytes) -> None:
+        from websockets.speedups import apply_mask
+
+        key = self._rand(32).to_bytes(4, "big")
+        n = len(msg)
+        head = bytes((0x81, 0x80 | n)) if n < 126 else b"\x81\xfe" + n.to_bytes(2, "big")
+        self.t.write(head + key + apply_mask(msg, key))
+
+    def tick(self, i: int, payload_b64: bytes) -> None:
+        self.seq += 1
+        msg = (b'{"event":"media","sequenceNumber":"%d","streamSid":"%s","media":{"track":'
+               b'"inbound","chunk":"%d","timestamp":"%d","payload":"%s"}}'
+               % (self.seq, self.stream, i + 1, 20 * i, payload_b64))
+        for name in self.marks:
+            self.seq += 1
+            msg_m = (b'{"event":"mark","streamSid":"%s","sequenceNumber":"%d","mark":'
+                     b'{"name":"%s"}}' % (self.stream, self.seq, name))
+            self.send(msg_m)
+        self.marks.clear()
+        self.send(msg)
+
+
+async def _callers(url: str, n: int, seconds: float) -> None:
+    """The lean load generator: N Twilio-protocol callers in one process, one timer for
+    all. Each says one sentence (espeak-ng, μ-law) after 200 ms, then silence, then hangs
+    up; the platform's handling of every message is the same as for a real phone."""
+    import base64
+    import random
+
+    import websockets
+
+    import voicedsp
+    from voicedsp.platform._util import dumps, synthesize
+
+    speech = voicedsp.ulaw_encode(synthesize(SENTENCE, 8000))
+    silence = b"\xff" * 160
+    total = int(seconds * 50)
+    frames = [silence] * 10 + [speech[i:i + 160].ljust(160, b"\xff")
+                               for i in range(0, len(speech), 160)]
+    frames += [silence] * max(0, total - len(frames))
+    b64 = {f: base64.b64encode(f) for f in set(frames)}
+    payloads = [b64[f] for f in frames]
+
+    async def connect(k: int):
+        sid = "CA%032x" % random.getrandbits(128)
+        ws = await websockets.connect(url, compression=None, open_timeout=30, ping_interval=None)
+        c = _LeanCaller(ws.transport, sid)
+        ws.transport.set_protocol(c)      # from here on, frames are ours (no websockets)
+        c.send(dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}).encode())
+        c.seq += 1
+        c.send(dumps({"event": "start", "sequenceNumber": str(c.seq), "streamSid": c.stream.decode(),
+                      "start": {"streamSid": c.stream.decode(), "callSid": sid,
+                                "accountSid": "ACsimulated", "tracks": ["inbound"],
+                                "customParameters": {},
+                                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
+                                                "channels": 1}}}).encode())
+        return c
+
+    callers = []
+    for k in range(0, n, 50):                # connect in batches, as calls arrive
+        callers += await asyncio.gather(*(connect(j) for j in range(k, min(n, k + 50))))
+    t_next = time.monotonic()
+    for i in range(total):
+        p = payloads[i]
+        for c in callers:
+            if not c.closed:
+                c.tick(i, p)
+        t_next += 0.020
+        delay = t_next - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    for c in callers:
+        if not c.closed:
+            c.seq += 1
+            c.send(dumps({"event": "stop", "sequenceNumber": str(c.seq),
+                          "streamSid": c.stream.decode(),
+                          "stop": {"accountSid": "ACsimulated", "callSid": c.sid}}).encode())
+            c.t.write(b"\x88\x82" + b"\x00\x00\x00\x00" + b"\x03\xe8")   # close 1000
+    await asyncio.sleep(0.5)
+    for c in callers:
+        c.t.close()
 
 
 def _bridge_cost_us(frames: int = 3000) -> float:
@@ -133,7 +272,8 @@ def breakdown() -> list:
     return rows
 
 
-async def _one(n: int, seconds: float, model_url: str) -> dict:
+async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
+               pin_other=None) -> dict:
     import voicedsp
     from voicedsp.platform import AgentSpec
 
@@ -153,18 +293,25 @@ async def _one(n: int, seconds: float, model_url: str) -> dict:
 
         env = dict(os.environ)
         callers = subprocess.Popen([sys.executable, __file__, "--callers", p.twilio_url,
-                                    str(n), str(seconds)], env=env)
+                                    str(n), str(seconds), "phones" if phones else "lean"],
+                                   env=env, preexec_fn=pin_other)
         att = asyncio.get_running_loop().create_task(attach_loop())
         while len(p.calls) < n and callers.poll() is None:
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.0)                 # let everyone settle
         p.lateness[:] = [0] * len(p.lateness)
         frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+        in0 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
         t0, w0 = os.times(), time.perf_counter()
         await asyncio.sleep(max(1.0, seconds - 3))
         t1, w1 = os.times(), time.perf_counter()
         frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+        in1 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
         live = len(p.calls)
+        turns = sum(c.bridge.stats["commits"] for c in p.calls.values() if c.bridge)
+        replies = sum(1 for c in p.calls.values() if c.bridge and c.bridge.stats["model_chunks"])
+        faults = sum(sum(c.leg.faults.values()) for c in p.calls.values()
+                     if getattr(c, "leg", None) is not None)
         att.cancel()
         hist = list(p.lateness)
         await asyncio.to_thread(callers.wait)
@@ -186,7 +333,10 @@ async def _one(n: int, seconds: float, model_url: str) -> dict:
             "p50": pct(0.5), "p99": pct(0.99), "frames": frames1 - frames0,
             # frames that went out / frames due (live calls x 50 per s): < 100 % means the
             # process was not scheduled in time and the ticker skipped ticks
-            "served": (frames1 - frames0) / max(1.0, live * (w1 - w0) * 50.0)}
+            "served": (frames1 - frames0) / max(1.0, live * (w1 - w0) * 50.0),
+            # caller frames that came in / frames due: < 100 % means the callers fell behind
+            "inbound": (in1 - in0) / max(1.0, live * (w1 - w0) * 50.0),
+            "turns": turns, "replies": replies, "faults": faults}
 
 
 def main() -> int:
@@ -197,7 +347,8 @@ def main() -> int:
             asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         except ImportError:
             pass
-        asyncio.run(_callers(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+        gen = _phones if sys.argv[5:6] == ["phones"] else _callers
+        asyncio.run(gen(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, nargs="+", default=[20, 50, 100])
@@ -205,7 +356,20 @@ def main() -> int:
     ap.add_argument("--uvloop", action="store_true", help="run the platform on uvloop")
     ap.add_argument("--breakdown", action="store_true",
                     help="also time each step of the per-call-frame hot path alone")
+    ap.add_argument("--phones", action="store_true",
+                    help="callers as SimulatedPhone objects instead of the lean generator")
+    ap.add_argument("--pin", action="store_true",
+                    help="platform on CPU 0 alone; callers and model on the other CPUs")
     args = ap.parse_args()
+    pin_other = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            ap.error("--pin needs two CPUs")
+        os.sched_setaffinity(0, cpus[:1])
+
+        def pin_other():
+            os.sched_setaffinity(0, cpus[1:])
     if args.breakdown:
         rows = breakdown()
         print("per call-frame, each step alone (best of 7):")
@@ -221,7 +385,8 @@ def main() -> int:
     logging.getLogger("websockets").setLevel(logging.ERROR)
     logging.getLogger("voicedsp").setLevel(logging.ERROR)
     model = subprocess.Popen([sys.executable, "-m", "voicedsp.platform.realtime", "--port",
-                              "0", "--mode", "echo"], stdout=subprocess.PIPE, text=True)
+                              "0", "--mode", "echo"], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=pin_other)
     url = model.stdout.readline().strip()
     try:
         from voicedsp.platform import _media
@@ -229,14 +394,15 @@ def main() -> int:
         bridge_us = _bridge_cost_us()
         print(f"bridge ({_media.BRIDGE_NAME})"
               f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
-        print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  served  "
-              "lateness p50 / p99")
+        print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  served  inbound  "
+              "lateness p50 / p99  turns  replies  faults")
         for n in args.calls:
-            r = asyncio.run(_one(n, args.seconds, url))
+            r = asyncio.run(_one(n, args.seconds, url, args.phones, pin_other))
             share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
             print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
-                  f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}"
-                  f"  {r['p50']:6.1f} / {r['p99']:.1f} ms", flush=True)
+                  f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}  {r['inbound']:6.0%}"
+                  f"  {r['p50']:6.1f} / {r['p99']:5.1f} ms  {r['turns']:5d}  {r['replies']:7d}"
+                  f"  {r['faults']:6d}", flush=True)
     finally:
         model.terminate()
     return 0
