@@ -268,6 +268,42 @@ def test_model_leg_drop_keeps_the_call_up_and_reattach_works():
     run(main())
 
 
+def test_model_that_stops_reading_does_not_grow_the_platforms_buffer():
+    from voicedsp.platform.realtime import RealtimeModelLeg
+
+    async def main():
+        stop_reading = asyncio.Event()
+
+        async def model(ws):                  # a Realtime peer that hangs after the session
+            await ws.recv()
+            await ws.send(dumps({"type": "session.updated", "session": {}}))
+            await stop_reading.wait()
+            async for _ in ws:                 # reads again: the leg's close completes
+                pass
+
+        async with websockets.serve(model, "127.0.0.1", 0, compression=None,
+                                    max_queue=2) as server:
+            port = server.sockets[0].getsockname()[1]
+            events = []
+            leg = RealtimeModelLeg(f"ws://127.0.0.1:{port}", on_event=events.append,
+                                   write_limit=256 * 1024, append_ms=20)
+            await leg.connect()
+            second = bytes(32000)              # 1 s of 16 kHz PCM16 per append
+            for _ in range(400):               # 400 s of audio, 17 MB as base64 JSON
+                leg.append_now(second)
+                await asyncio.sleep(0)
+            unsent = leg._ws.transport.get_write_buffer_size()
+            assert unsent <= 256 * 1024 + 64 * 1024       # the limit plus one message
+            assert leg.stats["dropped_appends"] > 0
+            assert [e["type"] for e in events].count("model_stalled") == 1
+            leg.commit_now()                   # control messages still go out
+            assert leg.stats["commits"] == 1
+            stop_reading.set()
+            await leg.close()
+
+    run(main())
+
+
 def test_capacity_refuses_extra_calls_cleanly():
     async def main():
         async with voicedsp.Voice(local_model=FAST, max_calls=2) as voice:

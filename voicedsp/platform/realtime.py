@@ -76,9 +76,15 @@ class RealtimeModelLeg:
         Called with each decoded audio delta.
     on_event : callable(dict)
         Called with leg-level events for the call's event stream (``model_connected``,
-        ``response_started``, ``response_done``, ``model_error``, ``model_disconnected``).
+        ``response_started``, ``response_done``, ``model_error``, ``model_disconnected``,
+        ``model_stalled``).
     append_ms : int
         Caller audio is batched into ``input_audio_buffer.append`` messages of this length.
+    write_limit : int
+        Bytes the socket may hold unsent. A model that stops reading does not make the
+        platform buffer the caller's audio without end: above this, appends are dropped
+        (``stats["dropped_appends"]``, one ``model_stalled`` event per stall) until the
+        model reads again; commits, cancels and truncations are still sent.
     """
 
     def __init__(self, url: str, *, api_key: Optional[str] = None, model: Optional[str] = None,
@@ -86,13 +92,15 @@ class RealtimeModelLeg:
                  output_rate_hz: int = 24000, instructions: Optional[str] = None,
                  on_audio: Callable[[bytes, Optional[str]], Any] = lambda a, i: None,
                  on_event: Callable[[dict], Any] = lambda e: None,
-                 append_ms: int = 100, frame_ms: int = 20) -> None:
+                 append_ms: int = 100, frame_ms: int = 20, write_limit: int = 1 << 20) -> None:
         self.url, self.api_key, self.model = url, api_key, model
         self.model_codec = model_codec
         self.input_rate_hz, self.output_rate_hz = input_rate_hz, output_rate_hz
         self.instructions = instructions
         self.on_audio, self.on_event = on_audio, on_event
         self._batch_frames = max(1, append_ms // frame_ms)
+        self.write_limit = write_limit
+        self._stalled = False
         self._pending: list = []
         self._ws = None
         self._reader: Optional[asyncio.Task] = None
@@ -101,7 +109,7 @@ class RealtimeModelLeg:
         self._response_active = False
         self.closed = asyncio.Event()
         self.stats = {"appends": 0, "commits": 0, "cancels": 0, "truncates": 0, "deltas": 0,
-                      "delta_bytes": 0, "dropped_deltas": 0, "errors": 0}
+                      "delta_bytes": 0, "dropped_deltas": 0, "errors": 0, "dropped_appends": 0}
 
     @property
     def connected(self) -> bool:
@@ -212,6 +220,15 @@ class RealtimeModelLeg:
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
+            transport = getattr(self._ws, "transport", None)
+            if transport is not None and transport.get_write_buffer_size() > self.write_limit:
+                self.stats["dropped_appends"] += 1
+                if not self._stalled:
+                    self._stalled = True
+                    self.on_event({"type": "model_stalled",
+                                   "unsent_bytes": transport.get_write_buffer_size()})
+                return
+            self._stalled = False
             self.stats["appends"] += 1
             self._send_now({"type": "input_audio_buffer.append",
                             "audio": base64.b64encode(data).decode()})
