@@ -200,11 +200,10 @@ def breakdown() -> list:
     import base64
     import socket
 
-    from websockets.frames import Opcode
     from websockets.protocol import Protocol, Side, State
 
     from voicedsp.platform import _media
-    from voicedsp.platform._util import dumps, loads
+    from voicedsp.platform._util import MediaConnection, _server_frame, dumps, loads
     from voicedsp.platform.core import Call
     from voicedsp.platform.twilio import TwilioLeg
 
@@ -219,12 +218,32 @@ def breakdown() -> list:
     for m in msgs:
         client.send_text(m)
         wires.append(b"".join(client.data_to_send()))
-    server = Protocol(Side.SERVER, state=State.OPEN, max_size=2 ** 20)
+    async def media_connection():
+        """The server side of a real loopback connection (MediaConnection), its socket
+        left alone: data_received is what the event loop calls with the bytes read."""
+        import websockets
 
-    def ws_in(i):
-        server.receive_data(wires[i])
-        ev = server.events_received()
-        assert ev[0].opcode is Opcode.TEXT
+        conns = []
+
+        async def handler(ws):
+            conns.append(ws)
+            await ws.wait_closed()
+
+        server = await websockets.serve(handler, "127.0.0.1", 0, compression=None,
+                                        create_connection=MediaConnection)
+        port = server.sockets[0].getsockname()[1]
+        client = await websockets.connect(f"ws://127.0.0.1:{port}", compression=None)
+        await client.send("{}")                  # the first frame after the handshake
+        while not conns:
+            await asyncio.sleep(0.01)
+        conn = conns[0]
+        conn.on_text = lambda data: True          # consume (the handler is timed below)
+        t = _best_us(lambda i: conn.data_received(wires[i]), n)
+        await client.close()
+        server.close()
+        return t
+
+    ws_in_us = asyncio.run(media_connection())
 
     leg = TwilioLeg(None, "MZ" + "0" * 32)
 
@@ -246,8 +265,7 @@ def breakdown() -> list:
         call.bridge.downlink()
 
     def twilio_out(i):
-        server.send_text(leg.media_message(payload))
-        server.data_to_send()
+        _server_frame(0x1, leg.media_message(payload))
 
     lsock = socket.create_server(("127.0.0.1", 0))
     a = socket.create_connection(lsock.getsockname())
@@ -260,11 +278,11 @@ def breakdown() -> list:
         a.send(wire)
         b.recv(65536)
 
-    rows = [("websockets: parse one inbound frame (unmask, checks)", _best_us(ws_in, n)),
+    rows = [("inbound frame: cut, unmask, offer (MediaConnection.data_received)", ws_in_us),
             ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n)),
             ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n)),
             ("bridge downlink", _best_us(bridge_out, n)),
-            ("Twilio out: media message + websockets framing", _best_us(twilio_out, n)),
+            ("Twilio out: media message + frame", _best_us(twilio_out, n)),
             ("kernel: one loopback TCP send + one recv of a message", _best_us(kernel, n))]
     for s_ in (a, b, lsock):
         s_.close()

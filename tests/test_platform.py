@@ -476,6 +476,19 @@ def test_send_now_frames_in_order_and_declines_a_closed_socket():
     run(main())
 
 
+@pytest.mark.parametrize("n", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_server_frames_built_by_send_now_are_websockets_own(n):
+    from websockets.protocol import Protocol, Side, State
+
+    from voicedsp.platform._util import _server_frame
+
+    data = bytes(range(256)) * (n // 256) + bytes(n % 256)
+    ws = Protocol(Side.SERVER, state=State.OPEN, max_size=None)
+    ws.send_text(data)
+    ws.send_binary(data)
+    assert _server_frame(0x1, data) + _server_frame(0x2, data) == b"".join(ws.data_to_send())
+
+
 def test_media_and_marks_take_the_fast_path(monkeypatch):
     from voicedsp.platform.core import Platform
 

@@ -37,21 +37,37 @@ log = logging.getLogger("voicedsp.platform")
 # tick in a single ``transport.write``; when the connection is not open they decline, and the
 # caller falls back to (or gives up like) ``await ws.send``.
 
+def _server_frame(opcode: int, data: bytes) -> bytes:
+    """One unfragmented, unmasked frame (what a server sends; RFC 6455 5.2)."""
+    n = len(data)
+    if n < 126:
+        return bytes((0x80 | opcode, n)) + data
+    if n < 65536:
+        return bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big") + data
+    return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big") + data
+
+
 def send_now(ws, texts=(), binary=None) -> bool:
     """Frame ``binary`` (one binary message, optional) then each of ``texts`` (UTF-8 JSON
     bytes, text messages) and write them in one transport write; False (nothing sent) when
     the connection cannot take them right now (not open, closing, a fragmented send under
-    way)."""
+    way). A server's frames are built here (unmasked: a header and the data; the same bytes
+    websockets builds, a test checks); a client's, masked, by websockets."""
     proto = getattr(ws, "protocol", None)
     transport = getattr(ws, "transport", None)
     if proto is None or transport is None or proto.state is not _OPEN or \
-            getattr(ws, "send_in_progress", None) is not None or transport.is_closing():
+            getattr(ws, "send_in_progress", None) is not None or \
+            proto.expect_continuation_frame or transport.is_closing():
         return False
-    if binary is not None:
-        proto.send_binary(binary)
-    for t in texts:
-        proto.send_text(t)
-    out = proto.data_to_send()
+    if proto.side is _SERVER and not proto.writes:
+        out = [_server_frame(0x2, binary)] if binary is not None else []
+        out += [_server_frame(0x1, t) for t in texts]
+    else:
+        if binary is not None:
+            proto.send_binary(binary)
+        for t in texts:
+            proto.send_text(t)
+        out = proto.data_to_send()
     transport.write(out[0] if len(out) == 1 else b"".join(out))
     return True
 
@@ -59,6 +75,7 @@ def send_now(ws, texts=(), binary=None) -> bool:
 try:
     from websockets.asyncio.server import ServerConnection as _ServerConnection
     from websockets.frames import Opcode as _Opcode
+    from websockets.protocol import Side as _Side
     from websockets.protocol import State as _State
 
     try:
@@ -68,6 +85,7 @@ try:
 
     _OPEN = _State.OPEN
     _TEXT = _Opcode.TEXT
+    _SERVER = _Side.SERVER
 
     class MediaConnection(_ServerConnection):
         """A websockets server connection whose whole text messages can be consumed
