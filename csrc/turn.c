@@ -30,8 +30,6 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
-#define ECHO_TIGHT_DB 5.0      /* tight model: echo-tail decay per 20 ms */
-#define ECHO_SWITCH_FRAMES 100 /* echo frames before the tight model is used alone */
 #define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
@@ -51,9 +49,9 @@ struct vdsp_turn {
     int64_t silence, min_speech, min_speech_barged, interval, confirm, guard, prefix;
     int64_t onset, bridge, pre, post, agent_hang, barge_gap, mask_after;
     int instant, gating, lags, smooth;
-    int64_t min_frames, fast_frames, switch_frames;
+    int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin, tail_per_db, peak_rel, level_per_db, rho_t;
+    double trunc, pull, g0, margin, tail_per_db, peak_rel, level_per_db;
     int64_t tail_max;
     int level_back;
     /* state */
@@ -68,7 +66,6 @@ struct vdsp_turn {
     int64_t n_echo;
     int best;
     double g, env;
-    double g_t, env_t; /* tight model: fractional delay, fast tail */
     int agent_on, agent_seen, raw;
     int64_t last_agent;
     int seg_open, seg_confirmed;
@@ -127,8 +124,6 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->best = -1;
     tt->g = tt->g0;
     tt->env = 0.0;
-    tt->g_t = tt->g0;
-    tt->env_t = 0.0;
     tt->agent_on = tt->agent_seen = tt->raw = 0;
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
@@ -198,7 +193,6 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
     tt->xc_decay = pow(ECHO_XC_DECAY, f);
     tt->rho = pow(10.0, -ECHO_DECAY_DB * f / 10.0);
-    tt->rho_t = pow(10.0, -ECHO_TIGHT_DB * f / 10.0);
     {
         /* steps per frame and frame counts scale with the frame length */
         double eta0 = ECHO_ETA0_DB * f, eta = ECHO_ETA_DB * f;
@@ -211,7 +205,6 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
         tt->g_dn_pull = pow(10.0, -eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0);
         tt->min_frames = mf > ECHO_MIN_FRAMES ? mf : ECHO_MIN_FRAMES;
         tt->fast_frames = (int64_t)(ECHO_FAST_FRAMES * 20 / frame_ms);
-        tt->switch_frames = (int64_t)(ECHO_SWITCH_FRAMES * 20 / frame_ms);
     }
     tt->smooth = frame_ms < 20;
     tt->trunc = pow(10.0, ECHO_TRUNC_DB / 10.0);
@@ -236,52 +229,11 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 #define RING(i) tt->ring[(size_t)(i) & (ECHO_RING - 1)]
 #define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
 
-/* One step of an echo model's gain tracker: the ECHO_Q quantile of uplink energy over the
- * model's echo envelope, trained where the delayed downlink drives the echo. */
-static double train_gain(const vdsp_turn *tt, double g, double env, double drive, double ut)
-{
-    if (env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
-        drive > env * ECHO_TRAIN_FRAC && !tt->has_cand) {
-        /* (no learning while a barge-in candidate is pending: likely double talk) */
-        double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
-        double ge = g * env;
-        int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
-        if (ue > ge * tt->trunc) {
-            /* double talk: do not learn */
-        } else if (ue > ge) {
-            g *= fast ? tt->g_up_fast : tt->g_up;
-        } else if (ue < ge * tt->pull) {
-            g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
-        } else {
-            g *= fast ? tt->g_dn_fast : tt->g_dn;
-        }
-        if (g > 1.0)
-            g = 1.0;
-    }
-    return g;
-}
-
-/* The echo estimate in use: the larger of both models while the tight one is young, then
- * the tight one alone. */
-static double echo_out(const vdsp_turn *tt)
-{
-    double et = tt->env_t * tt->g_t;
-    if (tt->n_echo < tt->switch_frames) {
-        double ec = tt->env * tt->g;
-        return ec > et ? ec : et;
-    }
-    return et;
-}
-
-/* Echo energy the downlink explains in this uplink frame (before the margin). Two models
- * share the delay estimate (the peak of a correlation of frame amplitudes): a conservative
- * one (the largest of the three downlink frames around the delay, a slow 2 dB/frame tail)
- * and a tight one (the delay refined to a fraction of a frame by a parabola through the
- * peak, a 5 dB/frame tail), each with its own gain. */
+/* Echo energy the downlink explains in this uplink frame (before the margin). */
 static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
 {
     int64_t k = tt->k;
-    double recent = 0.0, drive, drive_t, ut;
+    double recent = 0.0, drive, ut;
     int j;
     RING(k) = dt;
     RING_AMP(k) = sqrt(dt);
@@ -290,12 +242,10 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
         if (v > recent)
             recent = v;
     }
-    if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY &&
-        tt->env_t <= AGENT_ACTIVE_ENERGY) {
-        /* decay the echo tails; flush to zero so no denormals build up in silence */
+    if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY) {
+        /* decay the echo tail; flush to zero so no denormals build up in silence */
         tt->env = tt->env > 1e-3 ? tt->env * tt->rho : 0.0;
-        tt->env_t = tt->env_t > 1e-3 ? tt->env_t * tt->rho_t : 0.0;
-        return echo_out(tt);
+        return tt->env * tt->g;
     }
     ut = e[0] + e[1];
     if (recent > AGENT_ACTIVE_ENERGY) {
@@ -307,35 +257,43 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     }
     if (tt->n_echo >= tt->min_frames) {
         int best = 0, lag;
-        double d0, dm, dp, a, c, den, delta;
+        double v;
         for (lag = 1; lag < tt->lags; lag++)
             if (tt->xc[lag] > tt->xc[best])
                 best = lag;
         tt->best = best;
-        d0 = RING(k - best);
-        dm = best > 0 ? RING(k - best + 1) : 0.0;
-        dp = RING(k - best - 1);
-        drive = d0;
-        if (dm > drive)
-            drive = dm;
-        if (dp > drive)
-            drive = dp;
-        a = best > 0 ? tt->xc[best - 1] : tt->xc[best];
-        c = best + 1 < tt->lags ? tt->xc[best + 1] : tt->xc[best];
-        den = a - 2.0 * tt->xc[best] + c;
-        delta = den < 0.0 ? 0.5 * (a - c) / den : 0.0;
-        if (delta >= 0.0)
-            drive_t = (1.0 - delta) * d0 + delta * dp;
-        else
-            drive_t = (1.0 + delta) * d0 - delta * dm;
+        drive = RING(k - best);
+        if (best > 0) {
+            v = RING(k - best + 1);
+            if (v > drive)
+                drive = v;
+        }
+        v = RING(k - best - 1);
+        if (v > drive)
+            drive = v;
     } else {
-        drive = drive_t = recent;
+        drive = recent;
     }
     tt->env = drive + tt->env * tt->rho;
-    tt->env_t = drive_t + tt->env_t * tt->rho_t;
-    tt->g = train_gain(tt, tt->g, tt->env, drive, ut);
-    tt->g_t = train_gain(tt, tt->g_t, tt->env_t, drive_t, ut);
-    return echo_out(tt);
+    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
+        drive > tt->env * ECHO_TRAIN_FRAC && !tt->has_cand) {
+        /* (no learning while a barge-in candidate is pending: likely double talk) */
+        double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
+        double ge = tt->g * tt->env;
+        int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
+        if (ue > ge * tt->trunc) {
+            /* double talk: do not learn */
+        } else if (ue > ge) {
+            tt->g *= fast ? tt->g_up_fast : tt->g_up;
+        } else if (ue < ge * tt->pull) {
+            tt->g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
+        } else {
+            tt->g *= fast ? tt->g_dn_fast : tt->g_dn;
+        }
+        if (tt->g > 1.0)
+            tt->g = 1.0;
+    }
+    return tt->env * tt->g;
 }
 
 static void emit(vdsp_turn_event *ev, int *n, int type, int64_t t, int64_t ref, int64_t start)
@@ -552,7 +510,7 @@ int vdsp_turn_inspect(const vdsp_turn *tt, int *vad_raw, int *agent_audible,
     if (echo_delay_ms != NULL)
         *echo_delay_ms = tt->best >= 0 ? (double)tt->best * tt->frame_ms : -1.0;
     if (echo_gain_db != NULL)
-        *echo_gain_db = 10.0 * log10(tt->n_echo < tt->switch_frames ? tt->g : tt->g_t);
+        *echo_gain_db = 10.0 * log10(tt->g);
     return VDSP_OK;
 }
 

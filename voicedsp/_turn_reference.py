@@ -53,8 +53,6 @@ LEVEL_REF_DB = 3.6       # the masking level, against this: a sudden drop into t
 LEVEL_MS_PER_DB = 8.0    # hides more speech than a fade (low); this much silence per dB
 LEVEL_RING = 8           # power of two, > LEVEL_BACK_MS / 10 ms
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
-ECHO_TIGHT_DB = 5.0      # tight echo model: echo-tail decay per 20 ms
-ECHO_SWITCH_FRAMES = 100  # echo frames before the tight model is used alone
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
     BARGE_REJECTED = range(7)
@@ -230,7 +228,6 @@ class TurnReference:
         self.lags = int(echo_max_delay_ms) // frame_ms + 1
         self.xc_decay = ECHO_XC_DECAY ** f
         self.rho = 10.0 ** (-ECHO_DECAY_DB * f / 10.0)
-        self.rho_t = 10.0 ** (-ECHO_TIGHT_DB * f / 10.0)
         # steps per frame and frame counts scale with the frame length (rates per second fixed)
         eta0, eta = ECHO_ETA0_DB * f, ECHO_ETA_DB * f
         self.g_up_fast = 10.0 ** (eta0 * ECHO_Q / 10.0)
@@ -241,7 +238,6 @@ class TurnReference:
         self.g_dn_pull = 10.0 ** (-eta * (1.0 - ECHO_Q) * ECHO_PULL / 10.0)
         self.min_frames = max(int(ECHO_MIN_FRAMES * 20 // frame_ms), ECHO_MIN_FRAMES)
         self.fast_frames = int(ECHO_FAST_FRAMES * 20 // frame_ms)
-        self.switch_frames = int(ECHO_SWITCH_FRAMES * 20 // frame_ms)
         self.trunc = 10.0 ** (ECHO_TRUNC_DB / 10.0)
         self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
@@ -266,8 +262,6 @@ class TurnReference:
         self.n_echo = 0
         self.g = self.g0
         self.env = 0.0
-        self.g_t = self.g0                      # tight model: fractional delay, fast tail
-        self.env_t = 0.0
         self.agent_on = False
         self.last_agent = 0
         self.agent_seen = False
@@ -343,34 +337,6 @@ class TurnReference:
         self._segments(ev, raw, t0, t1)
         return ev
 
-    def _train(self, g, env, drive, ut):
-        """One step of an echo model's gain tracker (ECHO_Q quantile of uplink / envelope)."""
-        if env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
-                and drive > env * ECHO_TRAIN_FRAC \
-                and self.cand is None:          # no learning during a barge-in candidate
-            ue = ut - (self.core.nf[0] + self.core.nf[1])
-            ge = g * env
-            fast = self.n_echo < self.min_frames + self.fast_frames
-            if ue > ge * self.trunc:
-                pass                                    # double talk: do not learn
-            elif ue > ge:
-                g *= self.g_up_fast if fast else self.g_up
-            elif ue < ge * self.pull:
-                g *= self.g_dn_pull_fast if fast else self.g_dn_pull
-            else:
-                g *= self.g_dn_fast if fast else self.g_dn
-            if g > 1.0:
-                g = 1.0
-        return g
-
-    def _echo_out(self):
-        # the larger of both models while the tight one is young, then the tight one alone
-        et = self.env_t * self.g_t
-        if self.n_echo < self.switch_frames:
-            ec = self.env * self.g
-            return ec if ec > et else et
-        return et
-
     def _echo(self, e, dt):
         k = self.k
         ring = self.ring
@@ -380,11 +346,9 @@ class TurnReference:
             v = ring[(k - j) % ECHO_RING]
             if v > recent:
                 recent = v
-        if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY \
-                and self.env_t <= AGENT_ACTIVE_ENERGY:
+        if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY:
             self.env = self.env * self.rho if self.env > 1e-3 else 0.0
-            self.env_t = self.env_t * self.rho_t if self.env_t > 1e-3 else 0.0
-            return self._echo_out()
+            return self.env * self.g
         ut = e[0] + e[1]
         if recent > AGENT_ACTIVE_ENERGY:
             su = math.sqrt(ut)
@@ -398,30 +362,34 @@ class TurnReference:
             for lag in range(1, self.lags):
                 if xc[lag] > xc[best]:
                     best = lag
-            d0 = ring[(k - best) % ECHO_RING]
-            dm = ring[(k - best + 1) % ECHO_RING] if best > 0 else 0.0
-            dp = ring[(k - best - 1) % ECHO_RING]
-            drive = d0
-            if dm > drive:
-                drive = dm
-            if dp > drive:
-                drive = dp
-            # the delay refined to a fraction of a frame: a parabola through the peak
-            a = xc[best - 1] if best > 0 else xc[best]
-            c = xc[best + 1] if best + 1 < self.lags else xc[best]
-            den = a - 2.0 * xc[best] + c
-            delta = 0.5 * (a - c) / den if den < 0.0 else 0.0
-            if delta >= 0.0:
-                drive_t = (1.0 - delta) * d0 + delta * dp
-            else:
-                drive_t = (1.0 + delta) * d0 - delta * dm
+            drive = ring[(k - best) % ECHO_RING]
+            if best > 0:
+                v = ring[(k - best + 1) % ECHO_RING]
+                if v > drive:
+                    drive = v
+            v = ring[(k - best - 1) % ECHO_RING]
+            if v > drive:
+                drive = v
         else:
-            drive = drive_t = recent
+            drive = recent
         self.env = drive + self.env * self.rho
-        self.env_t = drive_t + self.env_t * self.rho_t
-        self.g = self._train(self.g, self.env, drive, ut)
-        self.g_t = self._train(self.g_t, self.env_t, drive_t, ut)
-        return self._echo_out()
+        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
+                and drive > self.env * ECHO_TRAIN_FRAC \
+                and self.cand is None:          # no learning during a barge-in candidate
+            ue = ut - (self.core.nf[0] + self.core.nf[1])
+            ge = self.g * self.env
+            fast = self.n_echo < self.min_frames + self.fast_frames
+            if ue > ge * self.trunc:
+                pass                                    # double talk: do not learn
+            elif ue > ge:
+                self.g *= self.g_up_fast if fast else self.g_up
+            elif ue < ge * self.pull:
+                self.g *= self.g_dn_pull_fast if fast else self.g_dn_pull
+            else:
+                self.g *= self.g_dn_fast if fast else self.g_dn
+            if self.g > 1.0:
+                self.g = 1.0
+        return self.env * self.g
 
     def _segments(self, ev, raw, t0, t1):
         if raw:
