@@ -13,6 +13,8 @@
 #define POST_MS 20             /* segment end extended by this + POST_TAIL x hidden tail */
 #define POST_TAIL 0.75
 #define BARGE_GAP_MS 220       /* a barge-in candidate survives silences up to this long */
+#define BARGED_SPEECH_NUM 4    /* a turn with a confirmed barge-in commits on this fraction */
+#define BARGED_SPEECH_DEN 5    /* of response_min_speech (echo masks part of its speech) */
 #define AGENT_ACTIVE_ENERGY 900.0
 #define AGENT_HANG_MS 300
 #define ECHO_XC_DECAY 0.998
@@ -44,7 +46,7 @@ struct vdsp_turn {
     /* configuration, in samples */
     int rate, dec, frame_ms;
     size_t n;
-    int64_t silence, min_speech, interval, confirm, guard, prefix;
+    int64_t silence, min_speech, min_speech_barged, interval, confirm, guard, prefix;
     int64_t onset, bridge, pre, post, agent_hang, barge_gap, mask_after;
     int instant, gating, lags, smooth;
     int64_t min_frames, fast_frames;
@@ -172,6 +174,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->n = n;
     tt->silence = ms_to_samples(cfg->silence_threshold_ms, sample_rate_hz);
     tt->min_speech = ms_to_samples(cfg->response_min_speech_ms, sample_rate_hz);
+    tt->min_speech_barged = tt->min_speech * BARGED_SPEECH_NUM / BARGED_SPEECH_DEN;
     tt->interval = ms_to_samples(cfg->commit_min_interval_ms, sample_rate_hz);
     tt->confirm = ms_to_samples(cfg->barge_confirm_ms, sample_rate_hz);
     tt->instant = cfg->instant_barge != 0;
@@ -477,7 +480,10 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
     /* end of turn */
     if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence &&
         t1 - tt->last_raw_end >= tt->silence + hidden_tail(tt)) {
-        if (tt->last_raw_end - tt->turn_start >= tt->min_speech) {
+        /* speech held over the agent for barge_confirm_ms already showed a real turn, and
+         * the echo estimate hides part of it (often the end): it needs less heard speech */
+        int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
+        if (tt->last_raw_end - tt->turn_start >= need) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
                 tt->last_commit = t1;

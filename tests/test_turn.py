@@ -201,6 +201,30 @@ def test_barge_confirm_knob(make, confirm):
     assert barges == [20 * F + max(confirm, 2 * F)]
 
 
+@pytest.mark.parametrize("speech_frames,agent,kind", [
+    (25, True, "turn_commit"),      # 500 ms held over the agent: barge-in confirmed, commits
+    (24, True, "turn_commit"),      # 480 ms = 4/5 of response_min_speech_ms: still commits
+    (23, True, "backchannel"),      # 460 ms: under 4/5, a backchannel even after a barge-in
+    (25, False, "backchannel"),     # the same 500 ms with the agent silent: under 600 ms
+])
+def test_barged_turn_commits_on_four_fifths_of_min_speech(make, speech_frames, agent, kind):
+    det = make(echo_gating=False)
+    down = QUIET_AGENT if agent else None
+    ev = run(det, script((20, SIL, down), (speech_frames, SPEECH, down), (40, SIL, None)))
+    d = [k for k, _ in decisions(ev)]
+    assert ("barge_in" in d) == agent
+    assert d[-1] == kind
+
+
+def test_barged_turn_threshold_follows_the_knob(make):
+    # response_min_speech_ms=1000: a barged turn needs 800 ms, 780 ms is a backchannel
+    for frames, kind in ((40, "turn_commit"), (39, "backchannel")):
+        det = make(echo_gating=False, response_min_speech_ms=1000)
+        ev = run(det, script((20, SIL, QUIET_AGENT), (frames, SPEECH, QUIET_AGENT),
+                             (40, SIL, None)))
+        assert [k for k, _ in decisions(ev)][-1] == kind
+
+
 def test_instant_barge_fires_on_the_first_confirmed_frame(make):
     det = make(echo_gating=False, instant_barge=True)
     ev = run(det, script((20, SIL, QUIET_AGENT), (5, SPEECH, QUIET_AGENT), (40, SIL, None)))

@@ -36,7 +36,9 @@ class TurnDetection:
         pauses between words).
     response_min_speech_ms : int, default 600
         A turn with less speech than this is a backchannel ("mhm"): reported as
-        ``backchannel``, never committed.
+        ``backchannel``, never committed. A turn that confirmed a ``barge_in`` needs 4/5 of
+        it (480 ms by default): speech held over the agent for ``barge_confirm_ms`` already
+        showed a real turn, and on a no-AEC leg the echo estimate hides part of it.
     commit_min_interval_ms : int, default 1500
         Minimum time between two ``turn_commit`` events; a turn that ends sooner commits
         once the interval has passed.

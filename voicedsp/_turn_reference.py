@@ -42,6 +42,8 @@ ECHO_RING = 64
 PEAK_REL_DB = 40.0       # within a turn, energy this far under its peak is not speech
 MASK_AFTER_MS = 40       # the masking level is taken up to this long after speech stops
 BARGE_GAP_MS = 220        # a barge-in candidate survives silences up to this long
+BARGED_SPEECH_NUM = 4    # a turn with a confirmed barge-in commits on this fraction of
+BARGED_SPEECH_DEN = 5    # response_min_speech (the echo estimate hides part of its speech)
 ECHO_TRAIN_FRAC = 0.2    # train the gain only where the delayed downlink drives the echo
 TAIL_REF_DB = 33.0       # speech ends this far below its peak; quieter tails drown in noise
 TAIL_MS_PER_DB = 9.0     # silence timer extended per dB the noise floor hides of that tail
@@ -207,6 +209,7 @@ class TurnReference:
         ms = lambda v: int(v) * sample_rate_hz // 1000  # noqa: E731
         self.silence = ms(silence_threshold_ms)
         self.min_speech = ms(response_min_speech_ms)
+        self.min_speech_barged = self.min_speech * BARGED_SPEECH_NUM // BARGED_SPEECH_DEN
         self.interval = ms(commit_min_interval_ms)
         self.confirm = ms(barge_confirm_ms)
         self.instant = bool(instant_barge)
@@ -421,7 +424,10 @@ class TurnReference:
             self.cand = None
         if self.turn_open and t1 - self.last_raw_end >= self.silence \
                 and t1 - self.last_raw_end >= self.silence + self._tail():
-            if self.last_raw_end - self.turn_start >= self.min_speech:
+            # speech held over the agent for barge_confirm_ms already showed a real turn, and
+            # the echo estimate hides part of it (often the end): it needs less heard speech
+            need = self.min_speech_barged if self.barged else self.min_speech
+            if self.last_raw_end - self.turn_start >= need:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
                     self.last_commit = t1

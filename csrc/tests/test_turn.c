@@ -100,6 +100,21 @@ int main(void)
     i = find(all, n, VDSP_TURN_BARGE_IN);
     CHECK(i >= 0 && all[i].t_samples == 20 * N + 2400 && all[i].ref_samples == 20 * N, "barge");
 
+    /* a turn with a confirmed barge-in commits on 4/5 of response_min_speech_ms (480 ms) */
+    vdsp_turn_reset(t);
+    n = run(t, N, 1, 20, 24, 40, frame, all, 64);
+    i = find(all, n, VDSP_TURN_COMMIT);
+    CHECK(find(all, n, VDSP_TURN_BARGE_IN) >= 0 && i >= 0 && all[i].t_samples == 44 * N + 4000,
+          "barged 480 ms commits");
+    vdsp_turn_reset(t);
+    n = run(t, N, 1, 20, 23, 40, frame, all, 64);
+    CHECK(find(all, n, VDSP_TURN_BARGE_IN) >= 0 && find(all, n, VDSP_TURN_BACKCHANNEL) >= 0 &&
+              find(all, n, VDSP_TURN_COMMIT) < 0, "barged 460 ms is a backchannel");
+    vdsp_turn_reset(t);
+    n = run(t, N, 1, 20, 24, 40, NULL, all, 64);
+    CHECK(find(all, n, VDSP_TURN_BACKCHANNEL) >= 0 && find(all, n, VDSP_TURN_COMMIT) < 0,
+          "480 ms without the agent is a backchannel");
+
     /* errors leave the state unchanged: same events as a fresh detector */
     CHECK(vdsp_turn_create(8000, 20, &cfg, &t2) == VDSP_OK, "create 2");
     vdsp_turn_reset(t);

@@ -9,7 +9,9 @@
  *                              event's ref time is the back-dated segment boundary
  *   TURN_COMMIT                the caller's turn ended: silence_threshold_ms of silence
  *                              after the last speech frame, with at least
- *                              response_min_speech_ms of speech in the turn
+ *                              response_min_speech_ms of speech in the turn (4/5 of it
+ *                              if the turn had a confirmed barge-in: speech held over the
+ *                              agent already showed a real turn, and echo hides some of it)
  *   BACKCHANNEL                a turn that ended with less speech than that ("mhm")
  *   BARGE_CANDIDATE            caller speech started while the agent is audible (hold)
  *   BARGE_IN                   ... and lasted barge_confirm_ms (or at once: instant_barge)
@@ -75,7 +77,8 @@ typedef struct {
 /* Knobs (all times in ms). vdsp_turn_config_default() fills the defaults shown. */
 typedef struct {
     int silence_threshold_ms;    /* 500: trailing silence that ends a turn (0..10000) */
-    int response_min_speech_ms;  /* 600: shorter turns are backchannels (0..10000) */
+    int response_min_speech_ms;  /* 600: shorter turns are backchannels (0..10000); a turn
+                                  * with a confirmed barge-in needs 4/5 of it */
     int commit_min_interval_ms;  /* 1500: minimum gap between two commits (0..60000) */
     int barge_confirm_ms;        /* 300: sustained speech that confirms a barge-in (0..5000) */
     int instant_barge;           /* 0: 1 = barge-in on the first speech frame */
