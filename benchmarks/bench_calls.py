@@ -203,7 +203,9 @@ def breakdown() -> list:
     from websockets.protocol import Protocol, Side, State
 
     from voicedsp.platform import _media
-    from voicedsp.platform._util import MediaConnection, _server_frame, dumps, loads
+    from websockets.frames import Frame, Opcode
+
+    from voicedsp.platform._util import MediaConnection, dumps, loads
     from voicedsp.platform.core import Call
     from voicedsp.platform.twilio import TwilioLeg
 
@@ -265,7 +267,7 @@ def breakdown() -> list:
         call.bridge.downlink()
 
     def twilio_out(i):
-        _server_frame(0x1, leg.media_message(payload))
+        Frame(Opcode.TEXT, leg.media_message(payload)).serialize(mask=False)
 
     lsock = socket.create_server(("127.0.0.1", 0))
     a = socket.create_connection(lsock.getsockname())
@@ -278,11 +280,12 @@ def breakdown() -> list:
         a.send(wire)
         b.recv(65536)
 
-    rows = [("inbound frame: cut, unmask, offer (MediaConnection.data_received)", ws_in_us),
+    rows = [("websockets: parse one inbound frame, offer it (MediaConnection.data_received)",
+             ws_in_us),
             ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n)),
             ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n)),
             ("bridge downlink", _best_us(bridge_out, n)),
-            ("Twilio out: media message + frame", _best_us(twilio_out, n)),
+            ("Twilio out: media message + websockets Frame.serialize", _best_us(twilio_out, n)),
             ("kernel: one loopback TCP send + one recv of a message", _best_us(kernel, n))]
     for s_ in (a, b, lsock):
         s_.close()

@@ -477,16 +477,37 @@ def test_send_now_frames_in_order_and_declines_a_closed_socket():
 
 
 @pytest.mark.parametrize("n", [0, 1, 125, 126, 127, 65535, 65536, 70000])
-def test_server_frames_built_by_send_now_are_websockets_own(n):
+def test_send_now_writes_what_the_protocol_object_would(n):
     from websockets.protocol import Protocol, Side, State
 
-    from voicedsp.platform._util import _server_frame
+    from voicedsp.platform._util import send_now
+
+    class Transport:
+        def __init__(self):
+            self.out = []
+
+        def write(self, data):
+            self.out.append(data)
+
+        def is_closing(self):
+            return False
+
+    class Conn:                                   # what send_now reads of a connection
+        def __init__(self, side):
+            self.protocol = Protocol(side, state=State.OPEN, max_size=None)
+            self.transport = Transport()
+            self.send_in_progress = None
 
     data = bytes(range(256)) * (n // 256) + bytes(n % 256)
-    ws = Protocol(Side.SERVER, state=State.OPEN, max_size=None)
-    ws.send_text(data)
-    ws.send_binary(data)
-    assert _server_frame(0x1, data) + _server_frame(0x2, data) == b"".join(ws.data_to_send())
+    ref = Protocol(Side.SERVER, state=State.OPEN, max_size=None)
+    ref.send_binary(data)
+    ref.send_text(data)
+    ref.send_text(b"{}")
+    conn = Conn(Side.SERVER)
+    assert send_now(conn, [data, b"{}"], binary=data)
+    assert conn.transport.out == [b"".join(ref.data_to_send())]   # one write, same bytes
+    client = Conn(Side.CLIENT)                    # a client's frames are masked
+    assert send_now(client, [data]) and client.transport.out[0][1] & 0x80
 
 
 def test_media_and_marks_take_the_fast_path(monkeypatch):
@@ -522,7 +543,7 @@ def test_media_and_marks_take_the_fast_path(monkeypatch):
     run(main())
 
 
-# -- MediaConnection's own inbound framing ---------------------------------------------------
+# -- MediaConnection: the media fast path on any split of the byte stream -------------------
 
 def _client_frames(*frames):
     """Wire bytes of client frames (masked, random keys), each (opcode, data, fin)."""
@@ -556,7 +577,7 @@ async def _framing_server(on_text_accepts):
                 log.append(("slow", msg))
         except websockets.ConnectionClosed:
             pass
-        closed.set_result((ws.close_code, ws._framing))
+        closed.set_result(ws.close_code)
 
     server = await websockets.serve(handler, "127.0.0.1", 0, compression=None,
                                     create_connection=MediaConnection, max_size=4096)
@@ -577,7 +598,7 @@ async def _raw_ws(port):
 
 
 @pytest.mark.parametrize("split", ["whole", "bytewise", "random"])
-def test_media_connection_cuts_frames_itself_in_order(split):
+def test_media_connection_offers_messages_in_order_whatever_the_split(split):
     from websockets.frames import Opcode
 
     def accepts(data):
@@ -617,7 +638,7 @@ def test_media_connection_cuts_frames_itself_in_order(split):
             writer.write(_client_frames((Opcode.CLOSE, b"\x03\xe8", True)))
             assert (await asyncio.wait_for(reader.read(64), 2))[:1] == b"\x88"   # close echoed
             writer.close()
-            assert await asyncio.wait_for(closed, 5) == (1000, True)   # framed here
+            assert await asyncio.wait_for(closed, 5) == 1000
         # every message once, in the order sent, whichever path took it
         want = [b'{"m":1}', b'{"start":1}', b'{"m":2}', b'{"m":3,"x":"' + b"y" * 300 + b'"}',
                 b'{"m":4,"pad":"' + b"z" * 200 + b'"}', b"\x00\x01", b'{"m":5}']

@@ -37,22 +37,13 @@ log = logging.getLogger("voicedsp.platform")
 # tick in a single ``transport.write``; when the connection is not open they decline, and the
 # caller falls back to (or gives up like) ``await ws.send``.
 
-def _server_frame(opcode: int, data: bytes) -> bytes:
-    """One unfragmented, unmasked frame (what a server sends; RFC 6455 5.2)."""
-    n = len(data)
-    if n < 126:
-        return bytes((0x80 | opcode, n)) + data
-    if n < 65536:
-        return bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big") + data
-    return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big") + data
-
-
 def send_now(ws, texts=(), binary=None) -> bool:
     """Frame ``binary`` (one binary message, optional) then each of ``texts`` (UTF-8 JSON
     bytes, text messages) and write them in one transport write; False (nothing sent) when
     the connection cannot take them right now (not open, closing, a fragmented send under
-    way). A server's frames are built here (unmasked: a header and the data; the same bytes
-    websockets builds, a test checks); a client's, masked, by websockets."""
+    way). A server's frames are serialized directly (websockets' ``Frame``, unmasked: the
+    protocol object's bookkeeping per message is not needed here); a client's go through
+    the protocol object (masking)."""
     proto = getattr(ws, "protocol", None)
     transport = getattr(ws, "transport", None)
     if proto is None or transport is None or proto.state is not _OPEN or \
@@ -60,8 +51,8 @@ def send_now(ws, texts=(), binary=None) -> bool:
             proto.expect_continuation_frame or transport.is_closing():
         return False
     if proto.side is _SERVER and not proto.writes:
-        out = [_server_frame(0x2, binary)] if binary is not None else []
-        out += [_server_frame(0x1, t) for t in texts]
+        out = [_Frame(_BINARY, binary).serialize(mask=False)] if binary is not None else []
+        out += [_Frame(_TEXT, t).serialize(mask=False) for t in texts]
     else:
         if binary is not None:
             proto.send_binary(binary)
@@ -74,117 +65,31 @@ def send_now(ws, texts=(), binary=None) -> bool:
 
 try:
     from websockets.asyncio.server import ServerConnection as _ServerConnection
+    from websockets.frames import Frame as _Frame
     from websockets.frames import Opcode as _Opcode
     from websockets.protocol import Side as _Side
     from websockets.protocol import State as _State
 
-    try:
-        from websockets.speedups import apply_mask as _apply_mask
-    except ImportError:  # pragma: no cover - websockets built without its C extension
-        from websockets.utils import apply_mask as _apply_mask
-
     _OPEN = _State.OPEN
     _TEXT = _Opcode.TEXT
+    _BINARY = _Opcode.BINARY
     _SERVER = _Side.SERVER
 
     class MediaConnection(_ServerConnection):
         """A websockets server connection whose whole text messages can be consumed
-        synchronously as they arrive (``on_text``), instead of through ``recv()``.
+        synchronously as they are parsed (``on_text``), instead of through ``recv()``.
 
         ``on_text(data: bytes) -> bool`` returns False to decline a message (it then goes to
         ``recv()`` as usual: the slow path, e.g. for everything but media frames). It is only
         offered messages when nothing is waiting in ``recv()``'s queue, so the order of
-        messages is kept.
-
-        Inbound framing. Once the connection is open, this class cuts the byte stream into
-        whole frames itself (RFC 6455 5.2: header, extended length, mask, payload; a partial
-        frame waits for the rest of its bytes) and offers each single-frame text message,
-        unmasked, to ``on_text`` without going through websockets' parser. Every other frame
-        (binary, fragments, ping, pong, close) and every declined message goes to websockets
-        whole, so its parser always starts on a frame boundary and does everything it does
-        for any frame (protocol errors, pongs, the closing handshake, size limits). A frame
-        declaring more than the connection's ``max_size`` hands the stream to websockets for
-        good (it fails the connection with 1009)."""
+        messages is kept."""
 
         on_text = None
-        _framing = None     # None: not decided yet; True: frames are cut here; False: never
-        _pending = b""      # the start of an incomplete frame
-
-        def data_received(self, data: bytes) -> None:
-            framing = self._framing
-            if framing is None:
-                p = self.protocol
-                if p.state is not _OPEN:
-                    return super().data_received(data)
-                # the first bytes after the handshake start a frame unless websockets holds
-                # some already (a client that did not wait for the 101 response)
-                framing = self._framing = not p.reader.buffer
-            if not framing:
-                return super().data_received(data)
-            if self._pending:
-                data = self._pending + data
-                self._pending = b""
-            n = len(data)
-            pos = 0
-            slow = -1           # start of the frames for websockets, pending since `slow`
-            while pos + 2 <= n:
-                b0 = data[pos]
-                b1 = data[pos + 1]
-                ln = b1 & 0x7F
-                hdr = pos + 2
-                if ln == 126:
-                    hdr += 2
-                    if hdr > n:
-                        break
-                    ln = int.from_bytes(data[pos + 2:hdr], "big")
-                elif ln == 127:
-                    hdr += 8
-                    if hdr > n:
-                        break
-                    ln = int.from_bytes(data[pos + 2:hdr], "big")
-                limit = self.protocol.max_message_size
-                if limit is not None and ln > limit:
-                    # websockets refuses it (and everything after): from here on, its stream
-                    self._framing = False
-                    return super().data_received(data[pos if slow < 0 else slow:])
-                masked = b1 & 0x80
-                end = hdr + (4 if masked else 0) + ln
-                if end > n:
-                    break
-                if b0 == 0x81 and masked:  # FIN, no RSV bits, text; a client's frame
-                    if slow >= 0:  # the frames before it go first, in order
-                        super().data_received(data[slow:pos])
-                        slow = -1
-                    if not self._offer(data, hdr, end):
-                        slow = pos
-                elif slow < 0:
-                    slow = pos
-                pos = end
-            if slow >= 0:
-                super().data_received(data[slow:pos])
-            if pos < n:
-                self._pending = data[pos:]
-
-        def _offer(self, data: bytes, hdr: int, end: int) -> bool:
-            """Offer one unfragmented, masked text frame to ``on_text``; True if consumed."""
-            h = self.on_text
-            p = self.protocol
-            if h is None or p.state is not _OPEN or p.current_size is not None or \
-                    self._recv_pending():
-                return False
-            payload = _apply_mask(data[hdr + 4:end], data[hdr:hdr + 4])
-            try:
-                return bool(h(payload))
-            except Exception:  # noqa: BLE001 - never kill the connection's reader
-                # it may have acted on part of the message: not offered again
-                log.exception("media fast path failed on one message; dropped")
-                return True
 
         def process_event(self, event) -> None:
-            # (when frames are cut here, every message was offered already: not twice)
             h = self.on_text
-            if h is not None and not self._framing and event.opcode is _TEXT and \
-                    event.fin and not self._recv_pending():
+            if h is not None and event.opcode is _TEXT and event.fin and \
+                    not self._recv_pending():
                 try:
                     if h(event.data):
                         return
