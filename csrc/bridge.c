@@ -19,6 +19,7 @@ struct vdsp_bridge {
     vdsp_turn *turn;
     vdsp_resampler *up;      /* caller rate -> model input rate */
     vdsp_resampler *down;    /* model output rate -> caller rate */
+    vdsp_resample_design *own_up, *own_down;  /* designs made here (none given in cfg) */
     vdsp_opus_decoder *caller_dec, *model_dec;
     vdsp_opus_encoder *caller_enc, *model_enc;
     vdsp_playout *play;
@@ -85,12 +86,31 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     /* The linear-phase telephony design: half the taps of the alias-free one. What its
      * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
      * quantization noise and outside what a speech model listens to. */
+    const vdsp_resample_design *up_d = cfg->up_design, *down_d = cfg->down_design;
+    if (st == VDSP_OK && !up_d) {
+        st = vdsp_resample_design_create(&b->own_up, cfg->caller_rate_hz,
+                                         cfg->model_input_rate_hz, VDSP_RESAMPLE_TELEPHONY);
+        up_d = b->own_up;
+    }
+    if (st == VDSP_OK && !down_d) {
+        st = vdsp_resample_design_create(&b->own_down, cfg->model_output_rate_hz,
+                                         cfg->caller_rate_hz, VDSP_RESAMPLE_TELEPHONY);
+        down_d = b->own_down;
+    }
+    if (st == VDSP_OK &&
+        (!vdsp_resample_design_matches(up_d, cfg->caller_rate_hz, cfg->model_input_rate_hz,
+                                       VDSP_RESAMPLE_TELEPHONY) ||
+         !vdsp_resample_design_matches(down_d, cfg->model_output_rate_hz, cfg->caller_rate_hz,
+                                       VDSP_RESAMPLE_TELEPHONY)))
+        st = VDSP_ERR_INVALID_ARGUMENT;
+    /* History sized for what the bridge passes: one caller frame up; down, one frame of model
+     * audio per pass (longer pushes take several passes; the output is the same). */
     if (st == VDSP_OK)
-        st = vdsp_resampler_create(&b->up, cfg->caller_rate_hz, cfg->model_input_rate_hz,
-                                   VDSP_RESAMPLE_TELEPHONY, 1);
+        st = vdsp_resampler_create_from_design(&b->up, up_d, 1, b->caller_n);
     if (st == VDSP_OK)
-        st = vdsp_resampler_create(&b->down, cfg->model_output_rate_hz, cfg->caller_rate_hz,
-                                   VDSP_RESAMPLE_TELEPHONY, 1);
+        st = vdsp_resampler_create_from_design(
+            &b->down, down_d, 1,
+            (size_t)cfg->model_output_rate_hz * (size_t)cfg->frame_ms / 1000);
     if (st == VDSP_OK && cfg->caller_codec == VDSP_CODEC_OPUS) {
         st = vdsp_opus_decoder_create(cfg->caller_rate_hz, 1, &b->caller_dec);
         if (st == VDSP_OK) st = make_encoder(cfg, cfg->caller_rate_hz, &b->caller_enc);
@@ -127,6 +147,8 @@ void vdsp_bridge_destroy(vdsp_bridge *b) {
     vdsp_turn_destroy(b->turn);
     vdsp_resampler_destroy(b->up);
     vdsp_resampler_destroy(b->down);
+    vdsp_resample_design_destroy(b->own_up);
+    vdsp_resample_design_destroy(b->own_down);
     vdsp_opus_decoder_destroy(b->caller_dec);
     vdsp_opus_decoder_destroy(b->model_dec);
     vdsp_opus_encoder_destroy(b->caller_enc);

@@ -19,7 +19,7 @@
  * of its group delay at 1/8 of the lower rate, so a 1 kHz tone of an 8 kHz conversion comes
  * out D frames late and the pass-band edge up to 10.6 / fl later (see resample_tables.h).
  *
- * History is kept per channel in one linear buffer: input is appended in blocks of up to BLOCK
+ * History is kept per channel in one linear buffer: input is appended in blocks of up to `block`
  * frames, outputs are computed, then the samples no future output needs are dropped with one
  * memmove. Each output is computed from the same samples with the same operations whatever the
  * chunking, hence chunk invariance.
@@ -71,8 +71,6 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* Input frames appended per pass. */
-#define BLOCK 512
 /* Taps are padded to a multiple of LANES (the vector width of the inner loops). */
 #define LANES 8
 /* Input positions computed together by the integer-upsampling path. */
@@ -96,6 +94,30 @@ static const int SUPPORTED_RATES[] = {8000,  11025, 12000, 16000, 22050,
 typedef size_t (*vert_fn)(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
                           unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride);
 
+/* The filter of one (in rate, out rate, quality): computed once, immutable afterwards, so any
+ * number of resamplers on any threads may read it at once (see vdsp_resample_design_create). */
+struct vdsp_resample_design {
+    int in_rate, out_rate, quality;
+    unsigned L, M;      /* out/in = L/M, reduced */
+    size_t taps;        /* T, a multiple of LANES */
+    size_t first_tap;   /* taps before this one are padding (zero in every row) */
+    int latency;        /* D, output frames */
+    unsigned phase0;    /* initial phase and history length (zeros), for reset */
+    size_t wr0;
+    float *coef;        /* L rows of T taps */
+    int16_t *coef16;    /* L rows of 2T taps: T high parts, then T low parts (see I16_*) */
+    int shift_hi;       /* S: coefficient = (hi + lo / 2^B) / 2^S */
+    int shift_lo;       /* B */
+    int int_path;       /* M == 1 or L == 1 and a vector kernel runs: int16 calls in integers */
+    vert_fn vert;       /* the int16 vector kernel for this CPU */
+    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
+                            * times for the AVX2 kernel (a vector operand, no broadcast)
+                            * or once for AVX-512 (embedded broadcasts; less cache) */
+    size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
+    size_t pair0;       /* the first of them */
+    void *coef_base, *coef16_base, *coef_pairs_base;
+};
+
 struct vdsp_resampler {
     int in_rate, out_rate, quality, channels;
     unsigned L, M;      /* out/in = L/M, reduced */
@@ -103,24 +125,23 @@ struct vdsp_resampler {
     size_t taps;        /* T, a multiple of LANES */
     size_t first_tap;   /* taps before this one are padding (zero in every row) */
     int latency;        /* D, output frames */
-    float *coef;        /* L rows of T taps */
-    int16_t *coef16;    /* L rows of 2T taps: T high parts, then T low parts (see I16_*) */
-    int shift_hi;       /* S: coefficient = (hi + lo / 2^B) / 2^S */
-    int shift_lo;       /* B */
+    const float *coef;  /* the design's tables (read only, shared) */
+    const int16_t *coef16;
+    int shift_hi;
+    int shift_lo;
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
-    int int_path;       /* M == 1 or L == 1: int16 calls run in integers (else in float) */
-    vert_fn vert;       /* the int16 vector kernel for this CPU */
-    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
-                            * times for the AVX2 kernel (a vector operand, no broadcast)
-                            * or once for AVX-512 (embedded broadcasts; less cache per object) */
+    int int_path;       /* int16 calls run in integers (else in float) */
+    vert_fn vert;       /* the int16 vector kernel in use */
+    const uint32_t *coef_pairs;  /* the design's, or own_pairs (vdsp_resampler_use_kernel) */
     size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
-    size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
-    size_t pair0;       /* the first of them */
+    size_t npairs;
+    size_t pair0;
     uint32_t *pairs;    /* M streams of pair_stride sample pairs */
     size_t pair_stride;
     float *hist;        /* channels rows of cap floats (float calls) */
     int16_t *hist16;    /* channels rows of cap samples (int16 calls) */
     float *scratch;     /* outputs of one block, interleaved, float */
+    size_t block;       /* input frames appended per pass */
     size_t cap;         /* history capacity per channel, frames */
     size_t scratch_frames;
     /* stream state */
@@ -134,7 +155,8 @@ struct vdsp_resampler {
 };
 
 static vert_fn pick_vert(void);
-static void set_kernel(vdsp_resampler *r, vert_fn f);
+static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst);
+static size_t pairs_rep(vert_fn f);
 
 int vdsp_resampler_rate_supported(int rate_hz) {
     for (size_t i = 0; i < sizeof SUPPORTED_RATES / sizeof SUPPORTED_RATES[0]; i++)
@@ -225,19 +247,27 @@ static void *aligned_calloc(size_t n, void **base) {
 /* The allocations live just after the struct; `mem` keeps the malloc'd pointers. */
 typedef struct {
     struct vdsp_resampler r;
-    void *coef_base, *hist_base, *scratch_base, *coef16_base, *hist16_base;
-    void *coef_pairs_base, *pair_off_base, *pairs_base;
+    vdsp_resample_design *owned;  /* the design, when the resampler made its own */
+    void *hist_base, *scratch_base, *hist16_base;
+    void *own_pairs_base, *pair_off_base, *pairs_base;
 } resampler_alloc;
+
+void vdsp_resample_design_destroy(vdsp_resample_design *d) {
+    if (!d) return;
+    free(d->coef_base);
+    free(d->coef16_base);
+    free(d->coef_pairs_base);
+    free(d);
+}
 
 void vdsp_resampler_destroy(vdsp_resampler *r) {
     if (!r) return;
     resampler_alloc *a = (resampler_alloc *)r;
-    free(a->coef_base);
+    vdsp_resample_design_destroy(a->owned);
     free(a->hist_base);
     free(a->scratch_base);
-    free(a->coef16_base);
     free(a->hist16_base);
-    free(a->coef_pairs_base);
+    free(a->own_pairs_base);
     free(a->pair_off_base);
     free(a->pairs_base);
     free(a);
@@ -259,7 +289,7 @@ void vdsp_resampler_reset(vdsp_resampler *r) {
  * and the output is (ah + (al >> B) + 2^(S-1)) >> S, saturated. S + B >= 22 for every pair:
  * the quantized filter is within 0.02 LSB of the float one (a single int16 coefficient, Q14/Q15,
  * would lift the stop band to -71..-76 dB and miss the -90 dB bar). */
-static void quantize_i16(vdsp_resampler *r, const double *c) {
+static void quantize_i16(vdsp_resample_design *r, const double *c) {
     size_t T = r->taps;
     double mx = 0.0, l1 = 0.0;
     for (unsigned p = 0; p < r->L; p++) {
@@ -291,11 +321,10 @@ static void quantize_i16(vdsp_resampler *r, const double *c) {
     }
 }
 
-int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz, int quality,
-                          int channels) {
+int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int out_rate_hz,
+                                int quality) {
     if (!out) return VDSP_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
     if (quality != VDSP_RESAMPLE_TELEPHONY && quality != VDSP_RESAMPLE_ALIAS_FREE)
         return VDSP_ERR_INVALID_ARGUMENT;
     if (!vdsp_resampler_rate_supported(in_rate_hz) || !vdsp_resampler_rate_supported(out_rate_hz))
@@ -338,17 +367,13 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     if (M == 1)
         while (D % L) D++;
 
-    resampler_alloc *a = calloc(1, sizeof *a);
-    if (!a) return VDSP_ERR_NO_MEMORY;
-    vdsp_resampler *r = &a->r;
+    vdsp_resample_design *r = calloc(1, sizeof *r);
+    if (!r) return VDSP_ERR_NO_MEMORY;
     r->in_rate = in_rate_hz;
     r->out_rate = out_rate_hz;
     r->quality = quality;
-    r->channels = channels;
     r->L = L;
     r->M = M;
-    r->q = M / L;
-    r->rem = M % L;
     r->taps = T;
     r->first_tap = (size_t)(imin - ilo);
     r->latency = (int)D;
@@ -357,26 +382,15 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     int64_t n00 = floor_div(-D * (int64_t)M, L);
     r->phase0 = (unsigned)(-D * (int64_t)M - n00 * (int64_t)L);
     r->wr0 = (size_t)(-(n00 + ilo));
-    /* history after a block never exceeds what the next output needs: < T + D M/L + q + 2 */
-    r->cap = BLOCK + T + r->wr0 + r->q + 8 + GROUP;
-    r->scratch_frames = (size_t)((uint64_t)BLOCK * L / M) + 2;
 
-    r->coef = aligned_calloc((size_t)L * T * sizeof(float), &a->coef_base);
-    r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
-    r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
-                                &a->scratch_base);
-    r->coef16 = aligned_calloc((size_t)L * 2 * T * sizeof(int16_t), &a->coef16_base);
-    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
-    if (!r->coef || !r->hist || !r->scratch || !r->coef16 || !r->hist16) {
-        vdsp_resampler_destroy(r);
-        return VDSP_ERR_NO_MEMORY;
-    }
-
+    r->coef = aligned_calloc((size_t)L * T * sizeof(float), &r->coef_base);
+    r->coef16 = aligned_calloc((size_t)L * 2 * T * sizeof(int16_t), &r->coef16_base);
     /* One gain for the whole table (not per row): per-row normalization would modulate the
      * rows and add an image of the pass band at the input rate. */
     double *tmp = malloc((size_t)L * T * sizeof(double));
-    if (!tmp) {
-        vdsp_resampler_destroy(r);
+    if (!r->coef || !r->coef16 || !tmp) {
+        free(tmp);
+        vdsp_resample_design_destroy(r);
         return VDSP_ERR_NO_MEMORY;
     }
     double sum = 0.0;
@@ -392,20 +406,10 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         r->coef[i] = (float)tmp[i];
     }
     quantize_i16(r, tmp);
+    free(tmp);
     r->int_path = (M == 1 || L == 1) && pick_vert() != NULL;
     if (r->int_path) {
         size_t U = T / 2;
-        r->pair_stride = BLOCK / M + T + 16;
-        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * 8 * sizeof(uint32_t),
-                                       &a->coef_pairs_base);
-        r->pair_off = aligned_calloc(U * sizeof(size_t), &a->pair_off_base);
-        /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
-        r->pairs = aligned_calloc((size_t)(M > 1 ? 2 * M : 1) * r->pair_stride * sizeof(uint32_t),
-                                  &a->pairs_base);
-        if (!r->coef_pairs || !r->pair_off || !r->pairs) {
-            vdsp_resampler_destroy(r);
-            return VDSP_ERR_NO_MEMORY;
-        }
         /* leading tap pairs that are zero in every row (hi and lo) cost nothing: skipped */
         size_t u0 = 0;
         for (; u0 < U; u0++) {
@@ -416,19 +420,118 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
             if (nz) break;
         }
         r->npairs = U - u0;
+        r->pair0 = u0;
+        r->vert = pick_vert();
+        size_t rep = pairs_rep(r->vert);
+        r->coef_pairs = aligned_calloc((size_t)L * 2 * r->npairs * rep * sizeof(uint32_t),
+                                       &r->coef_pairs_base);
+        if (!r->coef_pairs) {
+            vdsp_resample_design_destroy(r);
+            return VDSP_ERR_NO_MEMORY;
+        }
+        fill_pairs(r, rep, r->coef_pairs);
+    }
+    *out = r;
+    return VDSP_OK;
+}
+
+int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
+                                      int channels, size_t block_frames) {
+    if (!out) return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!d || channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS ||
+        block_frames > VDSP_RESAMPLE_MAX_BLOCK)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    size_t block = block_frames ? block_frames : VDSP_RESAMPLE_DEFAULT_BLOCK;
+    resampler_alloc *a = calloc(1, sizeof *a);
+    if (!a) return VDSP_ERR_NO_MEMORY;
+    vdsp_resampler *r = &a->r;
+    unsigned L = d->L, M = d->M;
+    size_t T = d->taps;
+    r->in_rate = d->in_rate;
+    r->out_rate = d->out_rate;
+    r->quality = d->quality;
+    r->channels = channels;
+    r->L = L;
+    r->M = M;
+    r->q = M / L;
+    r->rem = M % L;
+    r->taps = T;
+    r->first_tap = d->first_tap;
+    r->latency = d->latency;
+    r->coef = d->coef;
+    r->coef16 = d->coef16;
+    r->shift_hi = d->shift_hi;
+    r->shift_lo = d->shift_lo;
+    r->int_path = d->int_path;
+    r->vert = d->vert;
+    r->coef_pairs = d->coef_pairs;
+    r->npairs = d->npairs;
+    r->pair0 = d->pair0;
+    r->phase0 = d->phase0;
+    r->wr0 = d->wr0;
+    r->block = block;
+    /* history after a block never exceeds what the next output needs: < T + D M/L + q + 2 */
+    r->cap = block + T + r->wr0 + r->q + 8 + GROUP;
+    r->scratch_frames = (size_t)((uint64_t)block * L / M) + 2;
+
+    r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
+    r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
+                                &a->scratch_base);
+    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
+    if (!r->hist || !r->scratch || !r->hist16) {
+        vdsp_resampler_destroy(r);
+        return VDSP_ERR_NO_MEMORY;
+    }
+    if (r->int_path) {
+        r->pair_stride = block / M + T + 16;
+        r->pair_off = aligned_calloc(r->npairs * sizeof(size_t), &a->pair_off_base);
+        /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
+        r->pairs = aligned_calloc((size_t)(M > 1 ? 2 * M : 1) * r->pair_stride * sizeof(uint32_t),
+                                  &a->pairs_base);
+        if (!r->pair_off || !r->pairs) {
+            vdsp_resampler_destroy(r);
+            return VDSP_ERR_NO_MEMORY;
+        }
         for (size_t u = 0; u < r->npairs; u++) {
-            size_t t = 2 * (u + u0);
+            size_t t = 2 * (u + r->pair0);
             r->pair_off[u] = (t % M) * r->pair_stride + t / M;
         }
-        r->pair0 = u0;
-        set_kernel(r, pick_vert());
     }
-    free(tmp);
     vdsp_resampler_reset(r);
     *out = r;
     return VDSP_OK;
 }
 
+int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz, int quality,
+                          int channels) {
+    if (!out) return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
+    vdsp_resample_design *d = NULL;
+    int st = vdsp_resample_design_create(&d, in_rate_hz, out_rate_hz, quality);
+    if (st == VDSP_OK) st = vdsp_resampler_create_from_design(out, d, channels, 0);
+    if (st != VDSP_OK) {
+        vdsp_resample_design_destroy(d);
+        return st;
+    }
+    ((resampler_alloc *)*out)->owned = d;
+    return VDSP_OK;
+}
+
+int vdsp_resample_design_latency(const vdsp_resample_design *d) { return d ? d->latency : 0; }
+
+int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz, int out_rate_hz,
+                                 int quality) {
+    return d && d->in_rate == in_rate_hz && d->out_rate == out_rate_hz && d->quality == quality;
+}
+
+size_t vdsp_resample_design_bytes(const vdsp_resample_design *d) {
+    if (!d) return 0;
+    size_t rep = d->int_path ? pairs_rep(d->vert) : 0;
+    return sizeof *d + (size_t)d->L * d->taps * (sizeof(float) + 2 * sizeof(int16_t)) +
+           (size_t)d->L * 2 * d->npairs * rep * sizeof(uint32_t);
+}
 int vdsp_resampler_latency(const vdsp_resampler *r) { return r ? r->latency : 0; }
 
 int vdsp_resampler_taps(const vdsp_resampler *r) { return r ? (int)r->taps : 0; }
@@ -1024,42 +1127,65 @@ static vert_fn pick_vert(void) {
     return NULL;
 }
 
-/* Use kernel f, laying out the coefficient pairs as it reads them. */
-static void set_kernel(vdsp_resampler *r, vert_fn f) {
-    size_t rep = 8, T = r->taps, U = r->npairs;
+/* Coefficient pairs as kernel f reads them: each repeated 8 times for the AVX2 kernel (a
+ * vector operand), once for AVX-512 (embedded broadcasts); none for the portable kernel. */
+static size_t pairs_rep(vert_fn f) {
 #ifdef VDSP_I16_AVX512
-    if (f == vert_avx512) rep = 1;
+    if (f == vert_avx512) return 1;
 #endif
-    for (unsigned p = 0; p < r->L; p++) {
+    return f == vert_none ? 0 : 8;
+}
+
+static void fill_pairs_rows(const int16_t *coef16, unsigned L, size_t T, size_t pair0, size_t U,
+                            size_t rep, uint32_t *dst) {
+    for (unsigned p = 0; p < L; p++) {
         for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
-            const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * r->pair0;
-            uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * U * rep;
+            const int16_t *c = coef16 + (size_t)p * 2 * T + half * T + 2 * pair0;
+            uint32_t *d = dst + ((size_t)p * 2 + half) * U * rep;
             for (size_t u = 0; u < U; u++)
                 for (size_t v = 0; v < rep; v++)
                     d[u * rep + v] =
                         (uint32_t)(uint16_t)c[2 * u] | (uint32_t)(uint16_t)c[2 * u + 1] << 16;
         }
     }
+}
+
+static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst) {
+    fill_pairs_rows(d->coef16, d->L, d->taps, d->pair0, d->npairs, rep, dst);
+}
+
+/* Use kernel f on this resampler only: the design (possibly shared) is never written; a
+ * kernel whose table layout differs from the design's gets a private copy. */
+static int set_kernel(vdsp_resampler *r, vert_fn f) {
+    size_t rep = pairs_rep(f), cur = pairs_rep(r->vert);
+    if (rep && rep != cur) {
+        resampler_alloc *a = (resampler_alloc *)r;
+        void *base = NULL;
+        uint32_t *p = aligned_calloc((size_t)r->L * 2 * r->npairs * rep * sizeof(uint32_t), &base);
+        if (!p) return 0;
+        fill_pairs_rows(r->coef16, r->L, r->taps, r->pair0, r->npairs, rep, p);
+        free(a->own_pairs_base);
+        a->own_pairs_base = base;
+        r->coef_pairs = p;
+    }
     r->vert = f;
+    return 1;
 }
 
 int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
     if (!r || !r->int_path) return 0;
     switch (level) {
     case 0:
-        set_kernel(r, vert_none);
-        return 1;
+        return set_kernel(r, vert_none);
 #ifdef VDSP_I16_SIMD
     case 1:
         if (!__builtin_cpu_supports("avx2")) return 0;
-        set_kernel(r, vert_avx2);
-        return 1;
+        return set_kernel(r, vert_avx2);
 #endif
 #ifdef VDSP_I16_AVX512
     case 2:
         if (pick_vert() != vert_avx512) return 0;
-        set_kernel(r, vert_avx512);
-        return 1;
+        return set_kernel(r, vert_avx512);
 #endif
     default:
         return 0;
@@ -1265,7 +1391,7 @@ static int process(vdsp_resampler *r, const void *in, size_t n_in, kind_t kind, 
     size_t done = 0, esize = kind == KIND_I16 ? sizeof(int16_t) : sizeof(float);
     const unsigned char *src = in;
     while (n_in) {
-        size_t m = n_in < BLOCK ? n_in : BLOCK;
+        size_t m = n_in < r->block ? n_in : r->block;
         append(r, src, kind, m);
         src += m * esize * (size_t)r->channels;
         n_in -= m;
@@ -1302,7 +1428,7 @@ static int flush(vdsp_resampler *r, kind_t kind, void *out, size_t out_capacity,
     size_t done = 0;
     while (done < total) {
         /* append silence, then compute the outputs whose taps it completes */
-        size_t room = r->cap - GROUP - r->wr, m = room < BLOCK ? room : BLOCK;
+        size_t room = r->cap - GROUP - r->wr, m = room < r->block ? room : r->block;
         for (int ch = 0; ch < r->channels; ch++) {
             if (r->mode == KIND_I16)
                 memset(r->hist16 + (size_t)ch * r->cap + r->wr, 0, m * sizeof(int16_t));

@@ -113,6 +113,17 @@ cdef extern from "voicedsp/resample.h" nogil:
     int vdsp_resampler_latency(const vdsp_resampler *r)
     int vdsp_resampler_taps(const vdsp_resampler *r)
     int vdsp_resampler_rate_supported(int rate_hz)
+    ctypedef struct vdsp_resample_design:
+        pass
+    int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz,
+                                    int out_rate_hz, int quality)
+    void vdsp_resample_design_destroy(vdsp_resample_design *d)
+    int vdsp_resample_design_latency(const vdsp_resample_design *d)
+    int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz,
+                                     int out_rate_hz, int quality)
+    size_t vdsp_resample_design_bytes(const vdsp_resample_design *d)
+    int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
+                                          int channels, size_t block_frames)
 
 
 cdef extern from "voicedsp/vad.h" nogil:
@@ -189,6 +200,8 @@ cdef extern from "voicedsp/bridge.h" nogil:
         int max_queue_ms
         int opus_bitrate
         int opus_complexity
+        const vdsp_resample_design *up_design
+        const vdsp_resample_design *down_design
     ctypedef struct vdsp_bridge_event:
         int type
         double t_ms

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "voicedsp/resample.h"
 #include "voicedsp/turn.h"
 
 #ifdef __cplusplus
@@ -53,6 +54,14 @@ typedef struct {
     int max_queue_ms;          /* playout queue capacity, 1000..600000 (default 120000) */
     int opus_bitrate;          /* bps for the Opus encoders the bridge runs, or -1000 (auto) */
     int opus_complexity;       /* 0..10 (default 5) */
+    /* Optional shared resampler designs (NULL: the bridge makes its own). A server running
+     * many bridges of one configuration creates each design once (vdsp_resample_design_create
+     * with VDSP_RESAMPLE_TELEPHONY) and passes it to all of them, so the filter tables are in
+     * memory once instead of once per call. A design given here must be of the right rates
+     * (up: caller_rate_hz -> model_input_rate_hz; down: model_output_rate_hz ->
+     * caller_rate_hz) and quality VDSP_RESAMPLE_TELEPHONY, and must outlive the bridge. */
+    const vdsp_resample_design *up_design;
+    const vdsp_resample_design *down_design;
 } vdsp_bridge_config;
 
 /* Defaults: G.711 mu-law 8 kHz caller, PCM16 16 kHz in / 24 kHz out model, 20 ms frames. */
@@ -87,7 +96,7 @@ typedef struct vdsp_bridge vdsp_bridge;
 
 /* Create. cfg (in); out (out): the bridge, or NULL on error.
  * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (unknown codec, bad frame_ms or knob values,
- * G.711 caller not at 8000 Hz, NULL); VDSP_ERR_UNSUPPORTED_RATE; VDSP_ERR_BAD_FRAME_SIZE
+ * G.711 caller not at 8000 Hz, a design of the wrong rates or quality, NULL); VDSP_ERR_UNSUPPORTED_RATE; VDSP_ERR_BAD_FRAME_SIZE
  * (frame_ms an Opus side cannot use); VDSP_ERR_NO_MEMORY; VDSP_ERR_CODEC. */
 int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out);
 
