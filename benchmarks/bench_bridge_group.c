@@ -9,7 +9,7 @@
  *
  * Build it with the extension's flags and run (from the repository root):
  *   cc -std=c99 -O3 -fwrapv -fno-strict-aliasing -Icsrc/include -Icsrc \
- *      -o /tmp/bench_bridge_group benchmarks/bench_bridge_group.c csrc/*.c \
+ *      -o /tmp/bench_bridge_group benchmarks/bench_bridge_group.c csrc/[a-z]*.c \
  *      $(pkg-config --cflags --libs opus) -lm
  *   /tmp/bench_bridge_group 100 1000 10000     # K values; ns per call-frame, bytes per bridge
  * The bridges share one resampler design per direction (set PRIVATE_DESIGNS=1 to give each
@@ -75,6 +75,8 @@ int main(int argc, char **argv) {
     voice(caller, n8, 8000, 1.2, 1.0, 140.0);
     voice(agent, n24, 24000, 2.0, 0.7, 210.0);
     vdsp_g711_ulaw_encode(caller, n8, ulaw);
+    /* diagnostics: SKIP_PUSH=1 / SKIP_TICK=1 time one half of the work only */
+    int skip_push = getenv("SKIP_PUSH") != NULL, skip_tick = getenv("SKIP_TICK") != NULL;
     for (int a = 1; a < argc; a++) {
         size_t k = (size_t)atol(argv[a]);
         vdsp_bridge_config cfg;
@@ -101,6 +103,10 @@ int main(int argc, char **argv) {
         uint8_t *in = malloc(k * 160), *mo = malloc(k * 640), *co = malloc(k * 160);
         size_t *mb = malloc(k * sizeof *mb), *cb = malloc(k * sizeof *cb);
         int *stv = malloc(k * sizeof *stv);
+        const uint8_t **ptr = malloc(k * sizeof *ptr);
+        size_t *len = malloc(k * sizeof *len);
+        uint32_t *item = malloc(k * sizeof *item);
+        for (size_t i = 0; i < k; i++) len[i] = 960, item[i] = 1;
         vdsp_bridge_event *ev = malloc(k * VDSP_BRIDGE_MAX_EVENTS * sizeof *ev);
         uint32_t *evb = malloc(k * VDSP_BRIDGE_MAX_EVENTS * sizeof *evb);
         double t[RUNS];
@@ -112,10 +118,15 @@ int main(int argc, char **argv) {
                 for (size_t i = 0; i < k; i++) {
                     size_t f = (tick + 13 * i) % SIG_FRAMES, g = (tick + 7 * i) % SIG_FRAMES;
                     memcpy(in + i * 160, ulaw + f * 160, 160);
-                    vdsp_bridge_push_model(br[i], (const uint8_t *)(agent + g * 480), 960, 1);
+                    ptr[i] = (const uint8_t *)(agent + g * 480);
                 }
+#ifdef VDSP_RESAMPLE_DEFAULT_BLOCK
+                if (!skip_push) vdsp_bridge_push_model_group(br, k, ptr, len, item, stv);
+#else
+                for (size_t i = 0; i < k; i++) vdsp_bridge_push_model(br[i], ptr[i], 960, 1);
+#endif
                 size_t ne = 0;
-                vdsp_bridge_tick_group(br, k, in, 160, NULL, mo, 640, mb, co, 160, cb, ev, evb,
+                if (!skip_tick) vdsp_bridge_tick_group(br, k, in, 160, NULL, mo, 640, mb, co, 160, cb, ev, evb,
                                        k * VDSP_BRIDGE_MAX_EVENTS, &ne, stv);
             }
             if (run >= 0) t[run] = (now_ns() - t0) / ((double)nt * k);
@@ -129,7 +140,7 @@ int main(int argc, char **argv) {
         vdsp_resample_design_destroy(up_d);
         vdsp_resample_design_destroy(down_d);
 #endif
-        free(br), free(in), free(mo), free(co), free(mb), free(cb), free(stv), free(ev), free(evb);
+        free(br), free(in), free(mo), free(co), free(mb), free(cb), free(stv), free(ev), free(evb), free(ptr), free(len), free(item);
     }
     free(caller), free(agent), free(ulaw);
     return 0;

@@ -8,6 +8,7 @@
 #include "voicedsp/playout.h"
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
+#include "prefetch.h"
 
 #define FAR_HISTORY 32   /* downlink frames kept to align the far-end reference with playout */
 #define SLICE 2880       /* model audio is resampled in slices of at most this many samples */
@@ -471,6 +472,77 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
     memset(&b->stats, 0, sizeof b->stats);
 }
 
+/* Prefetch pipeline of the group loops (see prefetch.h): while bridge i runs, stage 2 of
+ * bridge i + 1 (the buffers), stage 1 of i + 2 (the objects the bridge points to) and stage 0
+ * of i + 3 (the bridge itself) are announced, so each stage finds what it reads in cache. */
+#define PREFETCH_AHEAD 3
+
+static void prefetch_tick(const vdsp_bridge *b, int stage) {
+    if (!b) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(b, sizeof *b, 1);
+    } else if (stage == 1) {
+        vdsp_turn_prefetch(b->turn);
+        vdsp_resampler_prefetch(b->up, 0, 0);
+        vdsp_playout_prefetch(b->play, 0, 0, 0);
+        vdsp_prefetch_span(b->up_pcm, b->caller_n * sizeof *b->up_pcm, 1);
+        vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
+        vdsp_prefetch_span(b->far + (b->far_count % FAR_HISTORY) * b->caller_n,
+                           b->caller_n * sizeof *b->far, 1);
+    } else {
+        vdsp_resampler_prefetch(b->up, 1, b->caller_n);
+        vdsp_playout_prefetch(b->play, 1, 0, 0);
+        const int16_t *ref = far_reference(b);
+        if (ref) vdsp_prefetch_span(ref, b->caller_n * sizeof *ref, 0);
+    }
+}
+
+/* Model-rate samples in a push of `bytes` (0 when unknown: Opus). */
+static size_t push_samples(const vdsp_bridge *b, size_t bytes) {
+    switch (b->cfg.model_codec) {
+    case VDSP_CODEC_PCM16: return bytes / 2;
+    case VDSP_CODEC_OPUS: return 0;
+    default: return bytes;
+    }
+}
+
+static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
+    if (!b) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(b, sizeof *b, 1);
+        return;
+    }
+    size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
+    if (stage == 1) {
+        vdsp_resampler_prefetch(b->down, 0, 0);
+        vdsp_playout_prefetch(b->play, 0, 1, 0);
+        vdsp_prefetch_span(b->slice_out, (out < b->slice_out_n ? out : b->slice_out_n) *
+                                             sizeof *b->slice_out, 1);
+    } else {
+        vdsp_resampler_prefetch(b->down, 1, n);
+        vdsp_playout_prefetch(b->play, 1, 1, out);
+    }
+}
+
+int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                 const uint8_t *const *audio, const size_t *bytes,
+                                 const uint32_t *items, int *status) {
+    if (!bridges || (k && (!audio || !bytes || !items || !status)))
+        return VDSP_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < PREFETCH_AHEAD; s++) {
+            size_t j = i + PREFETCH_AHEAD - (size_t)s;
+            if (j < k && audio[j]) prefetch_push(bridges[j], s, bytes[j]);
+        }
+        if (!audio[i])
+            status[i] = VDSP_OK;
+        else
+            status[i] = bridges[i] ? vdsp_bridge_push_model(bridges[i], audio[i], bytes[i], items[i])
+                                   : VDSP_ERR_INVALID_ARGUMENT;
+    }
+    return VDSP_OK;
+}
+
 int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
                            size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
                            size_t model_stride, size_t *model_bytes, uint8_t *caller_out,
@@ -483,6 +555,10 @@ int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t 
     if (events_capacity < k * VDSP_BRIDGE_MAX_EVENTS) return VDSP_ERR_BUFFER_TOO_SMALL;
     size_t ne_total = 0;
     for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < PREFETCH_AHEAD; s++) {
+            size_t j = i + PREFETCH_AHEAD - (size_t)s;
+            if (j < k) prefetch_tick(bridges[j], s);
+        }
         vdsp_bridge *b = bridges[i];
         size_t ne = 0;
         int st = b ? vdsp_bridge_uplink(b, uplink + i * in_stride, in_bytes ? in_bytes[i] : in_stride,

@@ -1,9 +1,11 @@
 #include "voicedsp/playout.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "voicedsp/status.h"
+#include "prefetch.h"
 
 #define N_SEGMENTS 64 /* responses remembered for heard_samples() */
 #define N_HISTORY 512  /* ticks of handed-out positions remembered: the largest lag measured */
@@ -25,12 +27,13 @@ struct vdsp_playout {
     size_t frame;
     uint64_t popped;         /* stream position of the next sample to hand out */
     uint64_t ticks;          /* frames handed out, silence included */
-    uint64_t history[N_HISTORY]; /* history[t % N_HISTORY] = popped after tick t */
     uint64_t lag;                /* ticks between handing a sample out and its playout */
     int has_ack, paused;
     uint32_t current;
-    segment seg[N_SEGMENTS];
     size_t n_seg, seg_next; /* ring of the most recent segments; seg_next = slot of the newest + 1 */
+    /* the arrays last: the scalars above share the first cache lines */
+    segment seg[N_SEGMENTS];
+    uint64_t history[N_HISTORY]; /* history[t % N_HISTORY] = popped after tick t */
 };
 
 int vdsp_playout_create(vdsp_playout **out, size_t frame_samples, size_t capacity_samples) {
@@ -190,3 +193,23 @@ uint64_t vdsp_playout_lag_ticks(const vdsp_playout *p) { return p->has_ack ? p->
 size_t vdsp_playout_queued(const vdsp_playout *p) { return p->count; }
 uint64_t vdsp_playout_popped(const vdsp_playout *p) { return p->popped; }
 uint64_t vdsp_playout_ticks(const vdsp_playout *p) { return p->ticks; }
+
+void vdsp_playout_prefetch(const vdsp_playout *p, int stage, int push, size_t n) {
+    if (!p) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(p, offsetof(vdsp_playout, seg), 1);
+        return;
+    }
+    size_t newest = (p->seg_next + N_SEGMENTS - 1) % N_SEGMENTS;
+    VDSP_PREFETCH_W(&p->seg[newest]);
+    if (push) {
+        VDSP_PREFETCH_W(&p->seg[p->seg_next]);
+        size_t tail = (p->head + p->count) % p->cap;
+        size_t first = n < p->cap - tail ? n : p->cap - tail;
+        vdsp_prefetch_span(p->ring + tail, first * sizeof *p->ring, 1);
+    } else {
+        VDSP_PREFETCH_W(&p->history[p->ticks % N_HISTORY]);
+        size_t first = p->frame < p->cap - p->head ? p->frame : p->cap - p->head;
+        vdsp_prefetch_span(p->ring + p->head, first * sizeof *p->ring, 0);
+    }
+}

@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prefetch.h"
 #include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
@@ -1467,4 +1468,28 @@ int vdsp_resampler_flush_i16(vdsp_resampler *r, int16_t *out, size_t out_capacit
 int vdsp_resampler_flush_f32(vdsp_resampler *r, float *out, size_t out_capacity,
                              size_t *n_out) {
     return flush(r, KIND_F32, out, out_capacity, n_out);
+}
+
+void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in) {
+    if (!r) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(r, sizeof *r, 1);
+        return;
+    }
+    size_t m = n_in < r->block ? n_in : r->block;
+    if (r->mode == KIND_I16) {
+        vdsp_prefetch_span(r->hist16, (r->wr + m) * sizeof(int16_t), 1);
+        if (r->int_path) {
+            /* the pair streams (and, M > 1, the contiguous pairs they are dealt from) */
+            size_t n = m / r->M + r->taps / r->M + 2;
+            for (unsigned s = 0; s < r->M; s++)
+                vdsp_prefetch_span(r->pairs + (size_t)s * r->pair_stride, n * sizeof(uint32_t), 1);
+            if (r->M > 1)
+                vdsp_prefetch_span(r->pairs + (size_t)r->M * r->pair_stride,
+                                   (size_t)r->M * n * sizeof(uint32_t), 1);
+            vdsp_prefetch_span(r->pair_off, r->npairs * sizeof(size_t), 0);
+        }
+    } else {
+        vdsp_prefetch_span(r->hist, (r->wr + m) * sizeof(float), 1);
+    }
 }

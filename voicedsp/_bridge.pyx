@@ -586,10 +586,8 @@ cdef class BridgeGroup:
             self.chunk_ptr[i] = <const uint8_t *>PyBytes_AS_STRING(c)
             self.chunk_len[i] = PyBytes_GET_SIZE(c)
         with nogil:
-            for i in range(self.k):
-                self.status[i] = vdsp_bridge_push_model(self.arr[i], self.chunk_ptr[i],
-                                                        self.chunk_len[i], self.chunk_item[i]) \
-                    if self.chunk_ptr[i] != NULL else 0
+            vdsp_bridge_push_model_group(self.arr, self.k, self.chunk_ptr, self.chunk_len,
+                                         self.chunk_item, self.status)
         self._collect_errors("push_model_audio")
 
     cdef _collect_errors(self, str what):

@@ -250,6 +250,9 @@ cdef extern from "voicedsp/bridge.h" nogil:
     const int16_t *vdsp_bridge_last_uplink_pcm(const vdsp_bridge *b, size_t *n)
     const int16_t *vdsp_bridge_last_downlink_pcm(const vdsp_bridge *b, size_t *n)
     void vdsp_bridge_reset(vdsp_bridge *b)
+    int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                     const uint8_t *const *audio, const size_t *bytes,
+                                     const uint32_t *items, int *status)
     int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
                                size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
                                size_t model_stride, size_t *model_bytes, uint8_t *caller_out,

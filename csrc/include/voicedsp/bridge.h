@@ -178,6 +178,15 @@ int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t 
                            vdsp_bridge_event *events, uint32_t *event_bridge,
                            size_t events_capacity, size_t *n_events, int *status);
 
+/* Push model audio into k bridges in one call: for each i with audio[i] != NULL,
+ * status[i] = vdsp_bridge_push_model(bridges[i], audio[i], bytes[i], items[i]); entries with
+ * audio[i] == NULL are skipped (status 0). The same results as k separate calls; faster for
+ * thousands of bridges (their state is fetched from memory ahead of use).
+ * Returns VDSP_OK, or VDSP_ERR_INVALID_ARGUMENT (a NULL array: nothing done). */
+int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                 const uint8_t *const *audio, const size_t *bytes,
+                                 const uint32_t *items, int *status);
+
 #ifdef __cplusplus
 }
 #endif
