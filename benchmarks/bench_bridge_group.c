@@ -85,8 +85,9 @@ int main(int argc, char **argv) {
         /* one filter design per direction for all K bridges (versions with designs) */
         vdsp_resample_design *up_d = NULL, *down_d = NULL;
         if (!getenv("PRIVATE_DESIGNS")) {
-            vdsp_resample_design_create(&up_d, 8000, 16000, VDSP_RESAMPLE_TELEPHONY);
-            vdsp_resample_design_create(&down_d, 24000, 8000, VDSP_RESAMPLE_TELEPHONY);
+            int prec = vdsp_bridge_resample_precision(&cfg);
+            vdsp_resample_design_create(&up_d, 8000, 16000, VDSP_RESAMPLE_TELEPHONY, prec);
+            vdsp_resample_design_create(&down_d, 24000, 8000, VDSP_RESAMPLE_TELEPHONY, prec);
         }
         cfg.up_design = up_d;
         cfg.down_design = down_d;

@@ -53,6 +53,11 @@ void vdsp_bridge_config_default(vdsp_bridge_config *cfg) {
 static int codec_ok(int c) { return c >= VDSP_CODEC_PCM16 && c <= VDSP_CODEC_OPUS; }
 static int is_g711(int c) { return c == VDSP_CODEC_G711_ULAW || c == VDSP_CODEC_G711_ALAW; }
 
+int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg) {
+    return cfg && is_g711(cfg->caller_codec) ? VDSP_RESAMPLE_PRECISION_Q15
+                                             : VDSP_RESAMPLE_PRECISION_FULL;
+}
+
 static int make_encoder(const vdsp_bridge_config *cfg, int rate, vdsp_opus_encoder **enc) {
     int st = vdsp_opus_encoder_create(rate, 1, VDSP_OPUS_APP_VOIP, enc);
     if (st == VDSP_OK) st = vdsp_opus_encoder_set(*enc, VDSP_OPUS_BITRATE, cfg->opus_bitrate);
@@ -87,22 +92,27 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     /* The linear-phase telephony design: half the taps of the alias-free one. What its
      * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
      * quantization noise and outside what a speech model listens to. */
+    /* G.711 calls: one int16 coefficient per tap (half the multiplies). Its images, aliases
+     * and rounding (-70..-80 dBc, about 1 LSB) sit far under mu-law/A-law's own quantization
+     * noise (about -38 dB), which every sample of such a call carries both ways. */
+    const int precision = vdsp_bridge_resample_precision(cfg);
     const vdsp_resample_design *up_d = cfg->up_design, *down_d = cfg->down_design;
     if (st == VDSP_OK && !up_d) {
         st = vdsp_resample_design_create(&b->own_up, cfg->caller_rate_hz,
-                                         cfg->model_input_rate_hz, VDSP_RESAMPLE_TELEPHONY);
+                                         cfg->model_input_rate_hz, VDSP_RESAMPLE_TELEPHONY,
+                                         precision);
         up_d = b->own_up;
     }
     if (st == VDSP_OK && !down_d) {
         st = vdsp_resample_design_create(&b->own_down, cfg->model_output_rate_hz,
-                                         cfg->caller_rate_hz, VDSP_RESAMPLE_TELEPHONY);
+                                         cfg->caller_rate_hz, VDSP_RESAMPLE_TELEPHONY, precision);
         down_d = b->own_down;
     }
     if (st == VDSP_OK &&
         (!vdsp_resample_design_matches(up_d, cfg->caller_rate_hz, cfg->model_input_rate_hz,
-                                       VDSP_RESAMPLE_TELEPHONY) ||
+                                       VDSP_RESAMPLE_TELEPHONY, precision) ||
          !vdsp_resample_design_matches(down_d, cfg->model_output_rate_hz, cfg->caller_rate_hz,
-                                       VDSP_RESAMPLE_TELEPHONY)))
+                                       VDSP_RESAMPLE_TELEPHONY, precision)))
         st = VDSP_ERR_INVALID_ARGUMENT;
     /* History sized for what the bridge passes: one caller frame up; down, one frame of model
      * audio per pass (longer pushes take several passes; the output is the same). */

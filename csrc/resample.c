@@ -110,6 +110,7 @@ struct vdsp_resample_design {
     int shift_hi;       /* S: coefficient = (hi + lo / 2^B) / 2^S */
     int shift_lo;       /* B */
     int int_path;       /* M == 1 or L == 1 and a vector kernel runs: int16 calls in integers */
+    int q15;            /* VDSP_RESAMPLE_PRECISION_Q15: one int16 per tap (low rows zero) */
     vert_fn vert;       /* the int16 vector kernel for this CPU */
     uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
                             * times for the AVX2 kernel (a vector operand, no broadcast)
@@ -132,6 +133,7 @@ struct vdsp_resampler {
     int shift_lo;
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
     int int_path;       /* int16 calls run in integers (else in float) */
+    int q15;            /* the design's precision */
     vert_fn vert;       /* the int16 vector kernel in use */
     const uint32_t *coef_pairs;  /* the design's, or own_pairs (vdsp_resampler_use_kernel) */
     size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
@@ -155,7 +157,7 @@ struct vdsp_resampler {
     size_t wr0;
 };
 
-static vert_fn pick_vert(void);
+static vert_fn pick_vert(int q15);
 static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst);
 static size_t pairs_rep(vert_fn f);
 
@@ -302,9 +304,9 @@ static void quantize_i16(vdsp_resample_design *r, const double *c) {
         }
         if (s > l1) l1 = s;
     }
-    /* |al| < 2^15 T 2^B <= 2^31 */
+    /* |al| < 2^15 T 2^B <= 2^31; Q15 precision: B = 0 and no low part */
     int B = 0;
-    while (B < 15 && (T << (B + 1)) <= 65536) B++;
+    while (!r->q15 && B < 15 && (T << (B + 1)) <= 65536) B++;
     /* |hi| <= 32767 and |ah| + |al >> B| + 2^(S-1) <= 2^15 (l1 2^S + 2 T + 1) < 2^31 */
     int S = 15;
     while (S > 1 && (ldexp(mx, S) + 1.0 > 32767.0 || ldexp(l1, S) + 2.0 * T + 2.0 > 65535.0))
@@ -315,7 +317,7 @@ static void quantize_i16(vdsp_resample_design *r, const double *c) {
         int16_t *hi = r->coef16 + (size_t)p * 2 * T, *lo = hi + T;
         for (size_t t = 0; t < T; t++) {
             int64_t v = (int64_t)llround(ldexp(c[(size_t)p * T + t], S + B));
-            int64_t l = v & (((int64_t)1 << B) - 1);
+            int64_t l = v & (((int64_t)1 << B) - 1);  /* 0 when B == 0 (Q15) */
             hi[t] = (int16_t)((v - l) / ((int64_t)1 << B));
             lo[t] = (int16_t)l;
         }
@@ -323,10 +325,12 @@ static void quantize_i16(vdsp_resample_design *r, const double *c) {
 }
 
 int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int out_rate_hz,
-                                int quality) {
+                                int quality, int precision) {
     if (!out) return VDSP_ERR_INVALID_ARGUMENT;
     *out = NULL;
     if (quality != VDSP_RESAMPLE_TELEPHONY && quality != VDSP_RESAMPLE_ALIAS_FREE)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (precision != VDSP_RESAMPLE_PRECISION_FULL && precision != VDSP_RESAMPLE_PRECISION_Q15)
         return VDSP_ERR_INVALID_ARGUMENT;
     if (!vdsp_resampler_rate_supported(in_rate_hz) || !vdsp_resampler_rate_supported(out_rate_hz))
         return VDSP_ERR_UNSUPPORTED_RATE;
@@ -373,6 +377,7 @@ int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int 
     r->in_rate = in_rate_hz;
     r->out_rate = out_rate_hz;
     r->quality = quality;
+    r->q15 = precision == VDSP_RESAMPLE_PRECISION_Q15;
     r->L = L;
     r->M = M;
     r->taps = T;
@@ -408,7 +413,7 @@ int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int 
     }
     quantize_i16(r, tmp);
     free(tmp);
-    r->int_path = (M == 1 || L == 1) && pick_vert() != NULL;
+    r->int_path = (M == 1 || L == 1) && pick_vert(r->q15) != NULL;
     if (r->int_path) {
         size_t U = T / 2;
         /* leading tap pairs that are zero in every row (hi and lo) cost nothing: skipped */
@@ -422,7 +427,7 @@ int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int 
         }
         r->npairs = U - u0;
         r->pair0 = u0;
-        r->vert = pick_vert();
+        r->vert = pick_vert(r->q15);
         size_t rep = pairs_rep(r->vert);
         r->coef_pairs = aligned_calloc((size_t)L * 2 * r->npairs * rep * sizeof(uint32_t),
                                        &r->coef_pairs_base);
@@ -465,6 +470,7 @@ int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_
     r->shift_hi = d->shift_hi;
     r->shift_lo = d->shift_lo;
     r->int_path = d->int_path;
+    r->q15 = d->q15;
     r->vert = d->vert;
     r->coef_pairs = d->coef_pairs;
     r->npairs = d->npairs;
@@ -510,7 +516,8 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     *out = NULL;
     if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
     vdsp_resample_design *d = NULL;
-    int st = vdsp_resample_design_create(&d, in_rate_hz, out_rate_hz, quality);
+    int st = vdsp_resample_design_create(&d, in_rate_hz, out_rate_hz, quality,
+                                         VDSP_RESAMPLE_PRECISION_FULL);
     if (st == VDSP_OK) st = vdsp_resampler_create_from_design(out, d, channels, 0);
     if (st != VDSP_OK) {
         vdsp_resample_design_destroy(d);
@@ -523,8 +530,9 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
 int vdsp_resample_design_latency(const vdsp_resample_design *d) { return d ? d->latency : 0; }
 
 int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz, int out_rate_hz,
-                                 int quality) {
-    return d && d->in_rate == in_rate_hz && d->out_rate == out_rate_hz && d->quality == quality;
+                                 int quality, int precision) {
+    return d && d->in_rate == in_rate_hz && d->out_rate == out_rate_hz && d->quality == quality &&
+           d->q15 == (precision == VDSP_RESAMPLE_PRECISION_Q15);
 }
 
 size_t vdsp_resample_design_bytes(const vdsp_resample_design *d) {
@@ -815,7 +823,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
 /* NPH phases (1..3) from p0, NBK blocks of 8 positions per pass (so each coefficient
  * broadcast serves NBK loads and there are 2 NPH NBK independent sums), blocks b0 .. nb-1 while
  * NBK fit; AVX2. Leaves b at the first block not done. */
-#define VERT_256(NPH, NBK, MAC, REP)                                                        \
+#define VERT_256(NPH, NBK, MAC, REP, SG)                                                        \
     for (; b + NBK <= nb; b += NBK) {                                                        \
         __m256i ah[NPH][NBK], al[NPH][NBK];                                                  \
         for (int p = 0; p < NPH; p++)                                                        \
@@ -829,7 +837,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
                 const uint32_t *c = cp + ((size_t)(p0 + p) * 2 * U + u) * REP;         \
                 for (int i = 0; i < NBK; i++) {                                              \
                     ah[p][i] = MAC(ah[p][i], xv[i], CL256(c, REP));                          \
-                    al[p][i] = MAC(al[p][i], xv[i], CL256(c + REP * U, REP));                \
+                    if (!(SG)) al[p][i] = MAC(al[p][i], xv[i], CL256(c + REP * U, REP));      \
                 }                                                                            \
             }                                                                                \
         }                                                                                    \
@@ -873,7 +881,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
                 : _mm256_set1_epi32((int)*(p)))
 #define FIN256(h, l) \
     fin256(_mm256_add_epi32(h, _mm256_sra_epi32(l, sb)), half, ss)
-#define VERT_DOWN4(MAC, REP)                                                                    \
+#define VERT_DOWN4(MAC, REP, SG)                                                                    \
     for (; L == 1 && b + 4 <= nb; b += 4) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;                      \
         __m256i l0 = h0, l1 = h0, l2 = h0, l3 = h0;                                          \
@@ -883,13 +891,13 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             __m256i x0 = LD256(q), x1 = LD256(q + 8), x2 = LD256(q + 16), x3 = LD256(q + 24); \
             h0 = MAC(h0, x0, ch);                                                            \
-            l0 = MAC(l0, x0, cl);                                                            \
+            if (!(SG)) l0 = MAC(l0, x0, cl);                                                  \
             h1 = MAC(h1, x1, ch);                                                            \
-            l1 = MAC(l1, x1, cl);                                                            \
+            if (!(SG)) l1 = MAC(l1, x1, cl);                                                  \
             h2 = MAC(h2, x2, ch);                                                            \
-            l2 = MAC(l2, x2, cl);                                                            \
+            if (!(SG)) l2 = MAC(l2, x2, cl);                                                  \
             h3 = MAC(h3, x3, ch);                                                            \
-            l3 = MAC(l3, x3, cl);                                                            \
+            if (!(SG)) l3 = MAC(l3, x3, cl);                                                  \
         }                                                                                    \
         int16_t *yb = y + 8 * b * stride;                                                    \
         __m128i o[4] = {FIN256(h0, l0), FIN256(h1, l1), FIN256(h2, l2), FIN256(h3, l3)};     \
@@ -903,7 +911,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             }                                                                                \
         }                                                                                    \
     }
-#define VERT_UP2(MAC, REP)                                                                      \
+#define VERT_UP2(MAC, REP, SG)                                                                      \
     for (; L == 2 && b + 2 <= nb; b += 2) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, g0 = h0, g1 = h0;                      \
         __m256i l0 = h0, l1 = h0, m0 = h0, m1 = h0;                                          \
@@ -913,14 +921,14 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             __m256i x0 = LD256(q), x1 = LD256(q + 8);                                        \
             __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             h0 = MAC(h0, x0, ch);                                                            \
-            l0 = MAC(l0, x0, cl);                                                            \
+            if (!(SG)) l0 = MAC(l0, x0, cl);                                                  \
             h1 = MAC(h1, x1, ch);                                                            \
-            l1 = MAC(l1, x1, cl);                                                            \
+            if (!(SG)) l1 = MAC(l1, x1, cl);                                                  \
             __m256i dh = CL256(d, REP), dl = CL256(d + REP * U, REP);                    \
             g0 = MAC(g0, x0, dh);                                                            \
-            m0 = MAC(m0, x0, dl);                                                            \
+            if (!(SG)) m0 = MAC(m0, x0, dl);                                                  \
             g1 = MAC(g1, x1, dh);                                                            \
-            m1 = MAC(m1, x1, dl);                                                            \
+            if (!(SG)) m1 = MAC(m1, x1, dl);                                                  \
         }                                                                                    \
         __m128i e0 = FIN256(h0, l0), e1 = FIN256(h1, l1);                                    \
         __m128i o0 = FIN256(g0, m0), o1 = FIN256(g1, m1);                                    \
@@ -943,7 +951,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
         }                                                                                    \
     }
 
-#define VERT_FN(name, MAC, REP)                                                                 \
+#define VERT_FN(name, MAC, REP, SG)                                                                 \
     static size_t name(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,  \
                        unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {   \
         size_t nb = npos / 8;                                                                \
@@ -953,24 +961,28 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             unsigned nph = L - p0 < 3 ? L - p0 : 3;                                          \
             size_t b = 0;                                                                    \
             if (nph == 1) {                                                                  \
-                VERT_DOWN4(MAC, REP)                                                            \
-                VERT_256(1, 1, MAC, REP)                                                        \
+                VERT_DOWN4(MAC, REP, SG)                                                            \
+                VERT_256(1, 1, MAC, REP, SG)                                                        \
             } else if (nph == 2) {                                                           \
-                VERT_UP2(MAC, REP)                                                              \
-                VERT_256(2, 1, MAC, REP)                                                        \
+                VERT_UP2(MAC, REP, SG)                                                              \
+                VERT_256(2, 1, MAC, REP, SG)                                                        \
             } else {                                                                         \
-                VERT_256(3, 1, MAC, REP)                                                        \
+                VERT_256(3, 1, MAC, REP, SG)                                                        \
             }                                                                                \
         }                                                                                    \
         return nb * 8;                                                                       \
     }
 
 __attribute__((target("avx2")))
-VERT_FN(vert_avx2, MAC_AVX2, 8)
+VERT_FN(vert_avx2, MAC_AVX2, 8, 0)
+__attribute__((target("avx2")))
+VERT_FN(vert_avx2_q15, MAC_AVX2, 8, 1)
 
 #ifdef VDSP_I16_AVX512
 __attribute__((target("avx2,avx512vl,avx512vnni")))
-VERT_FN(vert_vnni, MAC_VNNI, 1)
+VERT_FN(vert_vnni, MAC_VNNI, 1, 0)
+__attribute__((target("avx2,avx512vl,avx512vnni")))
+VERT_FN(vert_vnni_q15, MAC_VNNI, 1, 1)
 
 /* AVX-512 (F, BW, VNNI): 16 lanes, fused vpdpwssd with broadcast operands, 32 registers;
  * the hot cases (one phase: downsampling; two phases: x2 upsampling) in 512-bit vectors,
@@ -996,9 +1008,10 @@ static inline void store32_i16(int16_t *y, size_t stride, __m256i a, __m256i b) 
     }
 }
 
-__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
-static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
-                          unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline size_t vert_avx512_body(const uint32_t *Q, const size_t *soff, const uint32_t *cp,
+                                      size_t U, unsigned L, size_t npos, int S, int B, int16_t *y,
+                                      size_t stride, const int SG) {
     const __m128i sb = _mm_cvtsi32_si128(B), ss = _mm_cvtsi32_si128(S);
     const __m512i half16 = _mm512_set1_epi32(1 << (S - 1));
     size_t nb = npos / 16, b = 0;
@@ -1009,9 +1022,9 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u;
                 __m512i x0 = LD512(q), x1 = LD512(q + 16);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 h1 = _mm512_dpwssd_epi32(h1, x1, BC512(c));
-                l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
+                if (!SG) l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
             }
             store32_i16(y + 16 * b * stride, stride, FIN512(h0, l0), FIN512(h1, l1));
         }
@@ -1024,13 +1037,13 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 __m512i x0 = LD512(q), x1 = LD512(q + 16);
                 __m512i ch = BC512(c), cl = BC512(c + U), dh = BC512(d), dl = BC512(d + U);
                 h0 = _mm512_dpwssd_epi32(h0, x0, ch);
-                l0 = _mm512_dpwssd_epi32(l0, x0, cl);
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, cl);
                 g0 = _mm512_dpwssd_epi32(g0, x0, dh);
-                m0 = _mm512_dpwssd_epi32(m0, x0, dl);
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, dl);
                 h1 = _mm512_dpwssd_epi32(h1, x1, ch);
-                l1 = _mm512_dpwssd_epi32(l1, x1, cl);
+                if (!SG) l1 = _mm512_dpwssd_epi32(l1, x1, cl);
                 g1 = _mm512_dpwssd_epi32(g1, x1, dh);
-                m1 = _mm512_dpwssd_epi32(m1, x1, dl);
+                if (!SG) m1 = _mm512_dpwssd_epi32(m1, x1, dl);
             }
             __m256i e[2] = {FIN512(h0, l0), FIN512(h1, l1)};
             __m256i o[2] = {FIN512(g0, m0), FIN512(g1, m1)};
@@ -1048,9 +1061,9 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u, *d = c + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
             }
             __m256i e = FIN512(h0, l0), o = FIN512(g0, m0);
             __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);
@@ -1077,11 +1090,11 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                                *e = d + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
                 k0 = _mm512_dpwssd_epi32(k0, x0, BC512(e));
-                n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + U));
+                if (!SG) n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + U));
             }
             __m512i eo = _mm512_inserti64x4(_mm512_castsi256_si512(FIN512(h0, l0)),
                                             FIN512(g0, m0), 1);
@@ -1101,9 +1114,25 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
         }
     }
     size_t done = b * 16;
-    return done + vert_vnni(Q + done, soff, cp, U, L, npos - done, S, B, y + done * L * stride,
-                            stride);
+    return done + (SG ? vert_vnni_q15 : vert_vnni)(Q + done, soff, cp, U, L, npos - done, S, B,
+                                                   y + done * L * stride, stride);
 }
+
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
+                          unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
+    return vert_avx512_body(Q, soff, cp, U, L, npos, S, B, y, stride, 0);
+}
+
+/* Q15 tables (VDSP_RESAMPLE_PRECISION_Q15): the low rows are zero, so their products are
+ * skipped (half the multiplies). */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+static size_t vert_avx512_q15(const uint32_t *Q, const size_t *soff, const uint32_t *cp,
+                              size_t U, unsigned L, size_t npos, int S, int B, int16_t *y,
+                              size_t stride) {
+    return vert_avx512_body(Q, soff, cp, U, L, npos, S, B, y, stride, 1);
+}
+
 #endif
 
 #endif
@@ -1116,15 +1145,16 @@ static size_t vert_none(const uint32_t *Q, const size_t *soff, const uint32_t *c
     return 0;
 }
 
-static vert_fn pick_vert(void) {
+static vert_fn pick_vert(int q15) {
 #ifdef VDSP_I16_SIMD
 #ifdef VDSP_I16_AVX512
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
-        return vert_avx512;
+        return q15 ? vert_avx512_q15 : vert_avx512;
 #endif
-    if (__builtin_cpu_supports("avx2")) return vert_avx2;
+    if (__builtin_cpu_supports("avx2")) return q15 ? vert_avx2_q15 : vert_avx2;
 #endif
+    (void)q15;
     return NULL;
 }
 
@@ -1132,7 +1162,7 @@ static vert_fn pick_vert(void) {
  * vector operand), once for AVX-512 (embedded broadcasts); none for the portable kernel. */
 static size_t pairs_rep(vert_fn f) {
 #ifdef VDSP_I16_AVX512
-    if (f == vert_avx512) return 1;
+    if (f == vert_avx512 || f == vert_avx512_q15) return 1;
 #endif
     return f == vert_none ? 0 : 8;
 }
@@ -1181,12 +1211,12 @@ int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
 #ifdef VDSP_I16_SIMD
     case 1:
         if (!__builtin_cpu_supports("avx2")) return 0;
-        return set_kernel(r, vert_avx2);
+        return set_kernel(r, r->q15 ? vert_avx2_q15 : vert_avx2);
 #endif
 #ifdef VDSP_I16_AVX512
     case 2:
-        if (pick_vert() != vert_avx512) return 0;
-        return set_kernel(r, vert_avx512);
+        if (pick_vert(0) != vert_avx512) return 0;
+        return set_kernel(r, r->q15 ? vert_avx512_q15 : vert_avx512);
 #endif
     default:
         return 0;

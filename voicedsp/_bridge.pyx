@@ -38,7 +38,7 @@ cdef class _ResampleDesign:
         vdsp_resample_design_destroy(self.d)
 
 
-# (in rate, out rate) -> _ResampleDesign of the telephony quality the bridge uses. One per
+# (in rate, out rate, precision) -> _ResampleDesign of the telephony quality the bridge uses. One per
 # process: every MediaBridge of a rate pair reads the same tables (in memory and in the caches
 # once, not once per call); each bridge keeps a reference to the designs it reads, so a
 # design outlives its bridges. Designs are never written after create, so bridges on
@@ -46,14 +46,14 @@ cdef class _ResampleDesign:
 cdef dict _DESIGNS = {}
 
 
-cdef _ResampleDesign shared_design(int in_rate_hz, int out_rate_hz):
+cdef _ResampleDesign shared_design(int in_rate_hz, int out_rate_hz, int precision):
     """The cached design, or None if the rates are not supported (the bridge then reports)."""
-    key = (in_rate_hz, out_rate_hz)
+    key = (in_rate_hz, out_rate_hz, precision)
     cdef _ResampleDesign d = _DESIGNS.get(key)
     if d is None:
         d = _ResampleDesign.__new__(_ResampleDesign)
         if vdsp_resample_design_create(&d.d, in_rate_hz, out_rate_hz,
-                                       VDSP_RESAMPLE_TELEPHONY) != 0:
+                                       VDSP_RESAMPLE_TELEPHONY, precision) != 0:
             return None
         _DESIGNS[key] = d
     return d
@@ -96,8 +96,9 @@ cdef class MediaBridge:
         cfg.max_queue_ms = max_queue_ms
         cfg.opus_bitrate = opus_bitrate
         cfg.opus_complexity = opus_complexity
-        self._up_design = shared_design(caller_rate_hz, model_input_rate_hz)
-        self._down_design = shared_design(model_output_rate_hz, caller_rate_hz)
+        cdef int precision = vdsp_bridge_resample_precision(&cfg)
+        self._up_design = shared_design(caller_rate_hz, model_input_rate_hz, precision)
+        self._down_design = shared_design(model_output_rate_hz, caller_rate_hz, precision)
         if self._up_design is not None and self._down_design is not None:
             cfg.up_design = self._up_design.d
             cfg.down_design = self._down_design.d

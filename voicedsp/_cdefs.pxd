@@ -93,6 +93,8 @@ cdef extern from "voicedsp/resample.h" nogil:
         VDSP_RESAMPLE_TELEPHONY
         VDSP_RESAMPLE_ALIAS_FREE
         VDSP_RESAMPLE_MAX_CHANNELS
+        VDSP_RESAMPLE_PRECISION_FULL
+        VDSP_RESAMPLE_PRECISION_Q15
     ctypedef struct vdsp_resampler:
         pass
     size_t VDSP_RESAMPLE_MAX_CALL
@@ -116,11 +118,11 @@ cdef extern from "voicedsp/resample.h" nogil:
     ctypedef struct vdsp_resample_design:
         pass
     int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz,
-                                    int out_rate_hz, int quality)
+                                    int out_rate_hz, int quality, int precision)
     void vdsp_resample_design_destroy(vdsp_resample_design *d)
     int vdsp_resample_design_latency(const vdsp_resample_design *d)
     int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz,
-                                     int out_rate_hz, int quality)
+                                     int out_rate_hz, int quality, int precision)
     size_t vdsp_resample_design_bytes(const vdsp_resample_design *d)
     int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
                                           int channels, size_t block_frames)
@@ -224,6 +226,7 @@ cdef extern from "voicedsp/bridge.h" nogil:
         uint64_t dropped_samples
     ctypedef struct vdsp_bridge:
         pass
+    int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg)
     void vdsp_bridge_config_default(vdsp_bridge_config *cfg)
     int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out)
     void vdsp_bridge_destroy(vdsp_bridge *b)

@@ -59,7 +59,8 @@ typedef struct {
      * with VDSP_RESAMPLE_TELEPHONY) and passes it to all of them, so the filter tables are in
      * memory once instead of once per call. A design given here must be of the right rates
      * (up: caller_rate_hz -> model_input_rate_hz; down: model_output_rate_hz ->
-     * caller_rate_hz) and quality VDSP_RESAMPLE_TELEPHONY, and must outlive the bridge. */
+     * caller_rate_hz), quality VDSP_RESAMPLE_TELEPHONY and the precision
+     * vdsp_bridge_resample_precision(cfg) gives, and must outlive the bridge. */
     const vdsp_resample_design *up_design;
     const vdsp_resample_design *down_design;
 } vdsp_bridge_config;
@@ -93,6 +94,12 @@ typedef struct {
 } vdsp_bridge_stats;
 
 typedef struct vdsp_bridge vdsp_bridge;
+
+/* The coefficient precision of the bridge's resamplers for cfg (in):
+ * VDSP_RESAMPLE_PRECISION_Q15 for G.711 callers (their own quantization noise, about -38 dB,
+ * is far above what one int16 per tap adds: -70..-80 dBc), VDSP_RESAMPLE_PRECISION_FULL
+ * otherwise. */
+int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg);
 
 /* Create. cfg (in); out (out): the bridge, or NULL on error.
  * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (unknown codec, bad frame_ms or knob values,

@@ -88,13 +88,29 @@ void vdsp_resampler_destroy(vdsp_resampler *r);
  * made from it is destroyed (the C core keeps no reference count and no global cache). */
 typedef struct vdsp_resample_design vdsp_resample_design;
 
+/* Coefficient precision of the integer path (int16 calls of integer ratios; the `precision`
+ * argument of vdsp_resample_design_create). Float calls, and pairs without the integer path,
+ * use the float taps whatever the precision. */
+enum {
+    /* Each tap as two int16 (22-25 significant bits): the float filter within 0.02 LSB,
+     * images/aliases <= -94.5 dBc. What vdsp_resampler_create uses. */
+    VDSP_RESAMPLE_PRECISION_FULL = 0,
+    /* One int16 per tap (15 fractional bits): half the multiplies of FULL. The coefficient
+     * rounding lifts images/aliases and the stop band to about -70..-80 dBc (measured per pair
+     * in BENCHMARKS.md) and adds up to about 1 LSB of error per output; still far below
+     * G.711's own quantization noise (about -38 dB relative to the signal), which is what the
+     * MediaBridge uses it for on G.711 calls. */
+    VDSP_RESAMPLE_PRECISION_Q15 = 1
+};
+
 /* Create a design.
  *   out          (out) receives the design; set to NULL on failure.
  *   in_rate_hz, out_rate_hz, quality (in)  as for vdsp_resampler_create.
- * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT (out NULL, bad quality),
+ *   precision    (in)  VDSP_RESAMPLE_PRECISION_FULL or VDSP_RESAMPLE_PRECISION_Q15.
+ * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT (out NULL, bad quality or precision),
  * VDSP_ERR_UNSUPPORTED_RATE, or VDSP_ERR_NO_MEMORY. */
 int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int out_rate_hz,
-                                int quality);
+                                int quality, int precision);
 
 /* Free a design (after every resampler made from it). NULL is allowed and does nothing. */
 void vdsp_resample_design_destroy(vdsp_resample_design *d);
@@ -104,7 +120,7 @@ int vdsp_resample_design_latency(const vdsp_resample_design *d);
 
 /* 1 if d was created with these arguments, 0 otherwise (or d NULL). */
 int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz, int out_rate_hz,
-                                 int quality);
+                                 int quality, int precision);
 
 /* Heap bytes the design holds (its tables), for memory accounting; 0 if NULL. */
 size_t vdsp_resample_design_bytes(const vdsp_resample_design *d);
