@@ -8,7 +8,7 @@
 #include "voicedsp/playout.h"
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
-#include "prefetch.h"
+#include "group.h"
 
 #define FAR_HISTORY 32   /* downlink frames kept to align the far-end reference with playout */
 #define SLICE 2880       /* model audio is resampled in slices of at most this many samples */
@@ -243,9 +243,10 @@ static void drop_queue(vdsp_bridge *b) {
     b->held = 0;
 }
 
-int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
-                       uint8_t *model_out, size_t capacity, size_t *model_bytes,
-                       vdsp_bridge_event *events, size_t events_capacity, size_t *n_events) {
+/* vdsp_bridge_uplink, with the up resampler's work buffer lent by a group call (or NULL). */
+static int uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes, uint8_t *model_out,
+                  size_t capacity, size_t *model_bytes, vdsp_bridge_event *events,
+                  size_t events_capacity, size_t *n_events, void *scratch) {
     if (!b || !model_out || !model_bytes || !events || !n_events) return VDSP_ERR_INVALID_ARGUMENT;
     *model_bytes = 0;
     *n_events = 0;
@@ -329,21 +330,30 @@ int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
 
     /* 3. to the model's rate and codec */
     size_t got = 0;
-    int st = vdsp_resampler_process_i16(b->up, b->up_pcm, n, b->up_model, b->model_in_n + 1, &got);
+    int st = vdsp_resampler_process_i16_scratch(b->up, b->up_pcm, n, b->up_model,
+                                                b->model_in_n + 1, &got, scratch);
     if (st != VDSP_OK) return st;
     return encode(b->cfg.model_codec, b->model_enc, b->up_model, got, model_out, capacity,
                   model_bytes);
 }
 
+int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
+                       uint8_t *model_out, size_t capacity, size_t *model_bytes,
+                       vdsp_bridge_event *events, size_t events_capacity, size_t *n_events) {
+    return uplink(b, frame, frame_bytes, model_out, capacity, model_bytes, events,
+                  events_capacity, n_events, NULL);
+}
+
 /* Resample `n` samples of agent audio through r and queue them (the caller checked they fit).
  * Slices are sized so the resampled slice always fits the slice buffer. */
 static int queue_model_pcm(vdsp_bridge *b, vdsp_resampler *r, const int16_t *pcm, size_t n,
-                           uint32_t item) {
+                           uint32_t item, void *scratch) {
     size_t slice = SLICE;
     while (slice > 1 && vdsp_resampler_max_output(r, slice) + 1 > b->slice_out_n) slice /= 2;
     while (n) {
         size_t take = n < slice ? n : slice, got = 0;
-        int st = vdsp_resampler_process_i16(r, pcm, take, b->slice_out, b->slice_out_n, &got);
+        int st = vdsp_resampler_process_i16_scratch(r, pcm, take, b->slice_out, b->slice_out_n,
+                                                    &got, scratch);
         if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
         if (st != VDSP_OK) return st;
         pcm += take;
@@ -362,7 +372,9 @@ static int fits(const vdsp_bridge *b, const vdsp_resampler *r, size_t n_in, size
     return vdsp_resampler_max_output(r, n_in) + extra <= queue_room(b);
 }
 
-int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item) {
+/* vdsp_bridge_push_model, with the down resampler's work buffer lent by a group call. */
+static int push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item,
+                      void *scratch) {
     if (!b || (bytes && !audio) || item == 0) return VDSP_ERR_INVALID_ARGUMENT;
     int st = VDSP_OK;
     const int codec = b->cfg.model_codec;
@@ -370,13 +382,13 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
         if (bytes & 1) st = VDSP_ERR_INVALID_ARGUMENT;
         else if (!fits(b, b->down, bytes / 2, 0)) st = VDSP_ERR_BUFFER_TOO_SMALL;
         else if ((uintptr_t)audio % sizeof(int16_t) == 0)
-            st = queue_model_pcm(b, b->down, (const int16_t *)(const void *)audio, bytes / 2, item);
+            st = queue_model_pcm(b, b->down, (const int16_t *)(const void *)audio, bytes / 2, item, scratch);
         else {
             /* unaligned PCM: through the slice buffer */
             for (size_t off = 0; st == VDSP_OK && off < bytes; off += 2 * SLICE) {
                 size_t take = bytes - off < 2 * SLICE ? bytes - off : 2 * SLICE;
                 memcpy(b->slice_in, audio + off, take);
-                st = queue_model_pcm(b, b->down, b->slice_in, take / 2, item);
+                st = queue_model_pcm(b, b->down, b->slice_in, take / 2, item, scratch);
             }
         }
     } else if (is_g711(codec)) {
@@ -385,7 +397,7 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
             size_t take = bytes - off < SLICE ? bytes - off : SLICE;
             (codec == VDSP_CODEC_G711_ULAW ? vdsp_g711_ulaw_decode : vdsp_g711_alaw_decode)(
                 audio + off, take, b->slice_in);
-            st = queue_model_pcm(b, b->down, b->slice_in, take, item);
+            st = queue_model_pcm(b, b->down, b->slice_in, take, item, scratch);
         }
     } else {
         int samples = 0, got = 0;
@@ -395,13 +407,17 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
         if (st == VDSP_OK)
             st = vdsp_opus_decoder_decode(b->model_dec, audio, bytes, b->slice_in,
                                           VDSP_OPUS_MAX_FRAME_SAMPLES, &got);
-        if (st == VDSP_OK) st = queue_model_pcm(b, b->down, b->slice_in, (size_t)got, item);
+        if (st == VDSP_OK) st = queue_model_pcm(b, b->down, b->slice_in, (size_t)got, item, scratch);
     }
     if (st == VDSP_OK)
         b->stats.model_chunks++;
     else
         b->stats.model_rejected++;
     return st;
+}
+
+int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item) {
+    return push_model(b, audio, bytes, item, NULL);
 }
 
 int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
@@ -412,7 +428,7 @@ int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate
     if (st != VDSP_OK) return st;
     /* a clip is complete: its filter tail is flushed too (latency + 1 samples at most) */
     if (!fits(b, r, n, (size_t)vdsp_resampler_latency(r) + 1)) st = VDSP_ERR_BUFFER_TOO_SMALL;
-    if (st == VDSP_OK) st = queue_model_pcm(b, r, pcm, n, item);
+    if (st == VDSP_OK) st = queue_model_pcm(b, r, pcm, n, item, NULL);
     size_t got = 0;
     if (st == VDSP_OK) st = vdsp_resampler_flush_i16(r, b->slice_out, b->slice_out_n, &got);
     if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
@@ -487,20 +503,32 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
  * of i + 3 (the bridge itself) are announced, so each stage finds what it reads in cache. */
 #define PREFETCH_AHEAD 3
 
+/* Resampler work buffer lent to every bridge of a group call whose resampler needs no more
+ * (16 kB: the default bridge's 24 -> 8 kHz leg needs 6.3 kB; 48 kHz legs may need more and
+ * then use their own). */
+#define GROUP_SCRATCH_WORDS 4096
+
+static void *lend(const vdsp_resampler *r, uint32_t *scratch) {
+    return vdsp_resampler_scratch_bytes(r) <= GROUP_SCRATCH_WORDS * sizeof(uint32_t) ? scratch
+                                                                                     : NULL;
+}
+
 static void prefetch_tick(const vdsp_bridge *b, int stage) {
     if (!b) return;
     if (stage == 0) {
         vdsp_prefetch_span(b, sizeof *b, 1);
     } else if (stage == 1) {
         vdsp_turn_prefetch(b->turn);
-        vdsp_resampler_prefetch(b->up, 0, 0);
+        vdsp_resampler_prefetch(b->up, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 0, 0);
         vdsp_prefetch_span(b->up_pcm, b->caller_n * sizeof *b->up_pcm, 1);
         vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
         vdsp_prefetch_span(b->far + (b->far_count % FAR_HISTORY) * b->caller_n,
                            b->caller_n * sizeof *b->far, 1);
     } else {
-        vdsp_resampler_prefetch(b->up, 1, b->caller_n);
+        vdsp_resampler_prefetch(b->up, 1, b->caller_n,
+                                vdsp_resampler_scratch_bytes(b->up) >
+                                    GROUP_SCRATCH_WORDS * sizeof(uint32_t));
         vdsp_playout_prefetch(b->play, 1, 0, 0);
         const int16_t *ref = far_reference(b);
         if (ref) vdsp_prefetch_span(ref, b->caller_n * sizeof *ref, 0);
@@ -524,12 +552,14 @@ static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
     }
     size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
     if (stage == 1) {
-        vdsp_resampler_prefetch(b->down, 0, 0);
+        vdsp_resampler_prefetch(b->down, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 1, 0);
         vdsp_prefetch_span(b->slice_out, (out < b->slice_out_n ? out : b->slice_out_n) *
                                              sizeof *b->slice_out, 1);
     } else {
-        vdsp_resampler_prefetch(b->down, 1, n);
+        vdsp_resampler_prefetch(b->down, 1, n,
+                                vdsp_resampler_scratch_bytes(b->down) >
+                                    GROUP_SCRATCH_WORDS * sizeof(uint32_t));
         vdsp_playout_prefetch(b->play, 1, 1, out);
     }
 }
@@ -539,6 +569,7 @@ int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
                                  const uint32_t *items, int *status) {
     if (!bridges || (k && (!audio || !bytes || !items || !status)))
         return VDSP_ERR_INVALID_ARGUMENT;
+    uint32_t scratch[GROUP_SCRATCH_WORDS];
     for (size_t i = 0; i < k; i++) {
         for (int s = 0; s < PREFETCH_AHEAD; s++) {
             size_t j = i + PREFETCH_AHEAD - (size_t)s;
@@ -547,23 +578,25 @@ int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
         if (!audio[i])
             status[i] = VDSP_OK;
         else
-            status[i] = bridges[i] ? vdsp_bridge_push_model(bridges[i], audio[i], bytes[i], items[i])
+            status[i] = bridges[i] ? push_model(bridges[i], audio[i], bytes[i], items[i],
+                                                lend(bridges[i]->down, scratch))
                                    : VDSP_ERR_INVALID_ARGUMENT;
     }
     return VDSP_OK;
 }
 
-int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
+int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink_frames,
                            size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
                            size_t model_stride, size_t *model_bytes, uint8_t *caller_out,
                            size_t caller_stride, size_t *caller_bytes,
                            vdsp_bridge_event *events, uint32_t *event_bridge,
                            size_t events_capacity, size_t *n_events, int *status) {
-    if (!bridges || (k && (!uplink || !model_out || !model_bytes || !caller_out ||
+    if (!bridges || (k && (!uplink_frames || !model_out || !model_bytes || !caller_out ||
                            !caller_bytes || !events || !event_bridge || !n_events || !status)))
         return VDSP_ERR_INVALID_ARGUMENT;
     if (events_capacity < k * VDSP_BRIDGE_MAX_EVENTS) return VDSP_ERR_BUFFER_TOO_SMALL;
     size_t ne_total = 0;
+    uint32_t scratch[GROUP_SCRATCH_WORDS];
     for (size_t i = 0; i < k; i++) {
         for (int s = 0; s < PREFETCH_AHEAD; s++) {
             size_t j = i + PREFETCH_AHEAD - (size_t)s;
@@ -571,10 +604,9 @@ int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t 
         }
         vdsp_bridge *b = bridges[i];
         size_t ne = 0;
-        int st = b ? vdsp_bridge_uplink(b, uplink + i * in_stride, in_bytes ? in_bytes[i] : in_stride,
-                                        model_out + i * model_stride, model_stride,
-                                        &model_bytes[i], events + ne_total,
-                                        VDSP_BRIDGE_MAX_EVENTS, &ne)
+        int st = b ? uplink(b, uplink_frames + i * in_stride, in_bytes ? in_bytes[i] : in_stride,
+                            model_out + i * model_stride, model_stride, &model_bytes[i],
+                            events + ne_total, VDSP_BRIDGE_MAX_EVENTS, &ne, lend(b->up, scratch))
                    : VDSP_ERR_INVALID_ARGUMENT;
         for (size_t j = 0; j < ne; j++) event_bridge[ne_total + j] = (uint32_t)i;
         ne_total += ne;

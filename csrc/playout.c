@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "voicedsp/status.h"
-#include "prefetch.h"
+#include "group.h"
 
 #define N_SEGMENTS 64 /* responses remembered for heard_samples() */
 #define N_HISTORY 512  /* ticks of handed-out positions remembered: the largest lag measured */

@@ -53,7 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prefetch.h"
+#include "group.h"
 #include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
@@ -1443,6 +1443,23 @@ int vdsp_resampler_process_i16(vdsp_resampler *r, const int16_t *in, size_t n_in
     return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
 }
 
+size_t vdsp_resampler_scratch_bytes(const vdsp_resampler *r) {
+    if (!r || !r->int_path) return 0;
+    return (size_t)(r->M > 1 ? 2 * r->M : 1) * r->pair_stride * sizeof(uint32_t);
+}
+
+int vdsp_resampler_process_i16_scratch(vdsp_resampler *r, const int16_t *in, size_t n_in,
+                                       int16_t *out, size_t out_capacity, size_t *n_out,
+                                       void *scratch) {
+    if (!r || !scratch) return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+    /* borrowed for this call only: the pairs never outlive a call */
+    uint32_t *own = r->pairs;
+    r->pairs = scratch;
+    int st = process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+    r->pairs = own;
+    return st;
+}
+
 int vdsp_resampler_process_f32(vdsp_resampler *r, const float *in, size_t n_in, float *out,
                                size_t out_capacity, size_t *n_out) {
     return process(r, in, n_in, KIND_F32, out, out_capacity, n_out);
@@ -1500,7 +1517,7 @@ int vdsp_resampler_flush_f32(vdsp_resampler *r, float *out, size_t out_capacity,
     return flush(r, KIND_F32, out, out_capacity, n_out);
 }
 
-void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in) {
+void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in, int own_scratch) {
     if (!r) return;
     if (stage == 0) {
         vdsp_prefetch_span(r, sizeof *r, 1);
@@ -1509,7 +1526,7 @@ void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in) {
     size_t m = n_in < r->block ? n_in : r->block;
     if (r->mode == KIND_I16) {
         vdsp_prefetch_span(r->hist16, (r->wr + m) * sizeof(int16_t), 1);
-        if (r->int_path) {
+        if (r->int_path && own_scratch) {
             /* the pair streams (and, M > 1, the contiguous pairs they are dealt from) */
             size_t n = m / r->M + r->taps / r->M + 2;
             for (unsigned s = 0; s < r->M; s++)
@@ -1517,8 +1534,8 @@ void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in) {
             if (r->M > 1)
                 vdsp_prefetch_span(r->pairs + (size_t)r->M * r->pair_stride,
                                    (size_t)r->M * n * sizeof(uint32_t), 1);
-            vdsp_prefetch_span(r->pair_off, r->npairs * sizeof(size_t), 0);
         }
+        if (r->int_path) vdsp_prefetch_span(r->pair_off, r->npairs * sizeof(size_t), 0);
     } else {
         vdsp_prefetch_span(r->hist, (r->wr + m) * sizeof(float), 1);
     }

@@ -6,7 +6,7 @@
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
 #include "vad_core.h"
-#include "prefetch.h"
+#include "group.h"
 
 #define ONSET_MS 40            /* consecutive raw speech that opens a segment */
 #define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
