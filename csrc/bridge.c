@@ -330,6 +330,13 @@ static int uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes, uint
 
     /* 3. to the model's rate and codec */
     size_t got = 0;
+    if (b->cfg.model_codec == VDSP_CODEC_PCM16 && (uintptr_t)model_out % sizeof(int16_t) == 0) {
+        /* PCM16 model: straight into the caller's buffer (capacity checked above) */
+        int st = vdsp_resampler_process_i16_scratch(b->up, b->up_pcm, n, (int16_t *)(void *)model_out,
+                                                    capacity / sizeof(int16_t), &got, scratch);
+        *model_bytes = st == VDSP_OK ? got * sizeof(int16_t) : 0;
+        return st;
+    }
     int st = vdsp_resampler_process_i16_scratch(b->up, b->up_pcm, n, b->up_model,
                                                 b->model_in_n + 1, &got, scratch);
     if (st != VDSP_OK) return st;
@@ -351,10 +358,18 @@ static int queue_model_pcm(vdsp_bridge *b, vdsp_resampler *r, const int16_t *pcm
     size_t slice = SLICE;
     while (slice > 1 && vdsp_resampler_max_output(r, slice) + 1 > b->slice_out_n) slice /= 2;
     while (n) {
-        size_t take = n < slice ? n : slice, got = 0;
-        int st = vdsp_resampler_process_i16_scratch(r, pcm, take, b->slice_out, b->slice_out_n,
+        size_t take = n < slice ? n : slice, got = 0, want = vdsp_resampler_max_output(r, take);
+        /* straight into the queue's storage when it has the room contiguously */
+        int16_t *dst = vdsp_playout_tail_span(b->play, want);
+        int st;
+        if (dst) {
+            st = vdsp_resampler_process_i16_scratch(r, pcm, take, dst, want, &got, scratch);
+            if (st == VDSP_OK) st = vdsp_playout_commit(b->play, got, item);
+        } else {
+            st = vdsp_resampler_process_i16_scratch(r, pcm, take, b->slice_out, b->slice_out_n,
                                                     &got, scratch);
-        if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
+            if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
+        }
         if (st != VDSP_OK) return st;
         pcm += take;
         n -= take;
@@ -522,7 +537,8 @@ static void prefetch_tick(const vdsp_bridge *b, int stage) {
         vdsp_resampler_prefetch(b->up, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 0, 0);
         vdsp_prefetch_span(b->up_pcm, b->caller_n * sizeof *b->up_pcm, 1);
-        vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
+        if (b->cfg.model_codec != VDSP_CODEC_PCM16)
+            vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
         vdsp_prefetch_span(b->far + (b->far_count % FAR_HISTORY) * b->caller_n,
                            b->caller_n * sizeof *b->far, 1);
     } else {
@@ -554,8 +570,6 @@ static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
     if (stage == 1) {
         vdsp_resampler_prefetch(b->down, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 1, 0);
-        vdsp_prefetch_span(b->slice_out, (out < b->slice_out_n ? out : b->slice_out_n) *
-                                             sizeof *b->slice_out, 1);
     } else {
         vdsp_resampler_prefetch(b->down, 1, n,
                                 vdsp_resampler_scratch_bytes(b->down) >

@@ -91,14 +91,8 @@ static segment *newest_segment(vdsp_playout *p) {
     return p->n_seg ? &p->seg[(p->seg_next + N_SEGMENTS - 1) % N_SEGMENTS] : NULL;
 }
 
-int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item) {
-    if (!p || (n && !pcm) || item == VDSP_PLAYOUT_NO_ITEM) return VDSP_ERR_INVALID_ARGUMENT;
-    if (n == 0) return VDSP_OK;
-    if (n > p->max_cap - p->count) return VDSP_ERR_BUFFER_TOO_SMALL;
-    if (n > p->cap - p->count) {
-        int st = grow(p, p->count + n);
-        if (st != VDSP_OK) return st;
-    }
+/* n samples of `item`, already in the ring after the queued ones, join the queue. */
+static void append(vdsp_playout *p, size_t n, uint32_t item) {
     uint64_t end = p->popped + p->count;
     segment *s = newest_segment(p);
     if (s && s->item == item && s->end == end) {
@@ -108,11 +102,35 @@ int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t it
         p->seg_next = (p->seg_next + 1) % N_SEGMENTS;
         if (p->n_seg < N_SEGMENTS) p->n_seg++;
     }
+    p->count += n;
+}
+
+int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item) {
+    if (!p || (n && !pcm) || item == VDSP_PLAYOUT_NO_ITEM) return VDSP_ERR_INVALID_ARGUMENT;
+    if (n == 0) return VDSP_OK;
+    if (n > p->max_cap - p->count) return VDSP_ERR_BUFFER_TOO_SMALL;
+    if (n > p->cap - p->count) {
+        int st = grow(p, p->count + n);
+        if (st != VDSP_OK) return st;
+    }
     size_t tail = (p->head + p->count) % p->cap;
     size_t first = n < p->cap - tail ? n : p->cap - tail;
     memcpy(p->ring + tail, pcm, first * sizeof *pcm);
     memcpy(p->ring, pcm + first, (n - first) * sizeof *pcm);
-    p->count += n;
+    append(p, n, item);
+    return VDSP_OK;
+}
+
+int16_t *vdsp_playout_tail_span(vdsp_playout *p, size_t n) {
+    if (!p || n == 0 || n > p->cap - p->count) return NULL;
+    size_t tail = (p->head + p->count) % p->cap;
+    return n <= p->cap - tail ? p->ring + tail : NULL;
+}
+
+int vdsp_playout_commit(vdsp_playout *p, size_t n, uint32_t item) {
+    if (!p || item == VDSP_PLAYOUT_NO_ITEM || n > p->cap - p->count)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (n) append(p, n, item);
     return VDSP_OK;
 }
 

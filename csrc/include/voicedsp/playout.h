@@ -42,6 +42,14 @@ void vdsp_playout_destroy(vdsp_playout *p);
  * storage fails, VDSP_ERR_NO_MEMORY (nothing appended either). n == 0 is a no-op. */
 int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item);
 
+/* Zero-copy push: where the next n samples would go if they fit the current storage
+ * contiguously (no growth, no wrap), or NULL (then use vdsp_playout_push). Write up to n
+ * samples there, then vdsp_playout_commit(p, m, item) with the number m written (m <= n):
+ * the same as vdsp_playout_push of those m samples. Nothing is queued until the commit.
+ * Commit returns VDSP_OK, or VDSP_ERR_INVALID_ARGUMENT (item 0, m more than fits). */
+int16_t *vdsp_playout_tail_span(vdsp_playout *p, size_t n);
+int vdsp_playout_commit(vdsp_playout *p, size_t m, uint32_t item);
+
 /* Hand out the next frame: frame_samples samples of queued audio, padded with silence when the
  * queue runs short (or entirely silence while paused or empty). Returns the number of real
  * audio samples in it (0..frame_samples). `*item` (may be NULL) receives the response of its
