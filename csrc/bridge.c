@@ -28,7 +28,8 @@ struct vdsp_bridge {
     int16_t *up_model;       /* [model_in_n] the same at the model's rate */
     int16_t *far;            /* [FAR_HISTORY][caller_n] frames handed out, newest at far_next-1 */
     uint64_t far_count;      /* frames handed out (indexes the ring) */
-    int16_t *slice_in;       /* [SLICE] decoded model audio */
+    int16_t *slice_in;       /* [slice_in_n] decoded (or realigned) model audio */
+    size_t slice_in_n;
     int16_t *slice_out;      /* [slice_out_n] the same at the caller's rate */
     size_t slice_out_n;
     int held;                /* playout paused by a barge candidate */
@@ -139,8 +140,10 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
         b->up_pcm = calloc(b->caller_n, sizeof *b->up_pcm);
         b->up_model = calloc(b->model_in_n + 1, sizeof *b->up_model);
         b->far = calloc(FAR_HISTORY * b->caller_n, sizeof *b->far);
-        b->slice_in = calloc(VDSP_OPUS_MAX_FRAME_SAMPLES > SLICE ? VDSP_OPUS_MAX_FRAME_SAMPLES
-                                                                 : SLICE, sizeof *b->slice_in);
+        /* Opus models: one whole packet; otherwise G.711 or unaligned PCM16 goes through it
+         * in pieces */
+        b->slice_in_n = cfg->model_codec == VDSP_CODEC_OPUS ? VDSP_OPUS_MAX_FRAME_SAMPLES : 960;
+        b->slice_in = calloc(b->slice_in_n, sizeof *b->slice_in);
         b->slice_out = calloc(b->slice_out_n, sizeof *b->slice_out);
         if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out)
             st = VDSP_ERR_NO_MEMORY;
@@ -400,16 +403,16 @@ static int push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32
             st = queue_model_pcm(b, b->down, (const int16_t *)(const void *)audio, bytes / 2, item, scratch);
         else {
             /* unaligned PCM: through the slice buffer */
-            for (size_t off = 0; st == VDSP_OK && off < bytes; off += 2 * SLICE) {
-                size_t take = bytes - off < 2 * SLICE ? bytes - off : 2 * SLICE;
+            for (size_t off = 0; st == VDSP_OK && off < bytes; off += 2 * b->slice_in_n) {
+                size_t take = bytes - off < 2 * b->slice_in_n ? bytes - off : 2 * b->slice_in_n;
                 memcpy(b->slice_in, audio + off, take);
                 st = queue_model_pcm(b, b->down, b->slice_in, take / 2, item, scratch);
             }
         }
     } else if (is_g711(codec)) {
         if (!fits(b, b->down, bytes, 0)) st = VDSP_ERR_BUFFER_TOO_SMALL;
-        for (size_t off = 0; st == VDSP_OK && off < bytes; off += SLICE) {
-            size_t take = bytes - off < SLICE ? bytes - off : SLICE;
+        for (size_t off = 0; st == VDSP_OK && off < bytes; off += b->slice_in_n) {
+            size_t take = bytes - off < b->slice_in_n ? bytes - off : b->slice_in_n;
             (codec == VDSP_CODEC_G711_ULAW ? vdsp_g711_ulaw_decode : vdsp_g711_alaw_decode)(
                 audio + off, take, b->slice_in);
             st = queue_model_pcm(b, b->down, b->slice_in, take, item, scratch);

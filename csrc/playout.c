@@ -18,7 +18,7 @@ typedef struct {
 /* The ring starts small and doubles when a push needs room, up to the capacity asked for at
  * create: a call's queue costs what its longest reply needs, not max_queue_ms up front (at
  * 8 kHz, 2 minutes would be 1.9 MB per call). Growth happens in push, never in pop. */
-#define INITIAL_RING 8192
+#define INITIAL_RING 2048
 
 struct vdsp_playout {
     int16_t *ring;

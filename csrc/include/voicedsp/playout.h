@@ -29,7 +29,7 @@ typedef struct vdsp_playout vdsp_playout;
 #define VDSP_PLAYOUT_NO_ITEM 0u
 
 /* Create a queue handing out frames of `frame_samples` (1..48000) that holds at most
- * `capacity_samples` (>= frame_samples) of audio. The storage starts at 8192 samples and
+ * `capacity_samples` (>= frame_samples) of audio. The storage starts at 2048 samples and
  * doubles when a push needs more, up to that capacity (push may allocate; pop never does). *out receives the object (NULL on error).
  * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT or VDSP_ERR_NO_MEMORY. */
 int vdsp_playout_create(vdsp_playout **out, size_t frame_samples, size_t capacity_samples);
