@@ -145,8 +145,17 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
         b->slice_in_n = cfg->model_codec == VDSP_CODEC_OPUS ? VDSP_OPUS_MAX_FRAME_SAMPLES : 960;
         b->slice_in = calloc(b->slice_in_n, sizeof *b->slice_in);
         b->slice_out = calloc(b->slice_out_n, sizeof *b->slice_out);
-        if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out)
+        if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out) {
             st = VDSP_ERR_NO_MEMORY;
+        } else {
+            /* touch the pages now, not in the first tick (calloc leaves fresh pages unmapped;
+             * see vdsp_playout_create) */
+            memset(b->far, 0, FAR_HISTORY * b->caller_n * sizeof *b->far);
+            memset(b->up_pcm, 0, b->caller_n * sizeof *b->up_pcm);
+            memset(b->up_model, 0, (b->model_in_n + 1) * sizeof *b->up_model);
+            memset(b->slice_in, 0, b->slice_in_n * sizeof *b->slice_in);
+            memset(b->slice_out, 0, b->slice_out_n * sizeof *b->slice_out);
+        }
     }
     if (st != VDSP_OK) {
         vdsp_bridge_destroy(b);

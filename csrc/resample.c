@@ -504,7 +504,10 @@ int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_
             size_t t = 2 * (u + r->pair0);
             r->pair_off[u] = (t % M) * r->pair_stride + t / M;
         }
+        /* touch the pages now rather than in the first call (calloc may leave them unmapped) */
+        memset(r->pairs, 0, vdsp_resampler_scratch_bytes(r));
     }
+    memset(r->scratch, 0, r->scratch_frames * (size_t)channels * sizeof(float));
     vdsp_resampler_reset(r);
     *out = r;
     return VDSP_OK;
