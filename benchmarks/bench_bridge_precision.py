@@ -1,4 +1,24 @@
-import numpy as np, voicedsp
+"""What the MediaBridge's Q15 resampler coefficients cost in quality (G.711 calls).
+
+The bridge resamples G.711 calls with one int16 coefficient per tap
+(``Resampler(..., quality="telephony", precision="q15")``) instead of two ("full"). This
+measures, for both precisions and the bridge's two conversions, with pure tones at half full
+scale (Blackman-windowed FFT of the steady-state output):
+
+- 8 -> 16 kHz: the worst image (tone at f, image at 8000 - f) over pass-band tones
+  300..3400 Hz, in dB relative to the tone;
+- 24 -> 8 kHz: the worst alias of a stop-band tone (4.6..12 kHz) in the 8 kHz output, in dB
+  relative to a full-amplitude tone, and the worst spur of a pass-band tone (300..3400 Hz).
+
+The int16 output's own rounding sets a floor near -90 dB in this measurement, so the "full"
+figures are floor-limited (the resampler section of BENCHMARKS.md measures them more finely).
+
+    python benchmarks/bench_bridge_precision.py
+"""
+import numpy as np
+
+import voicedsp
+
 def tone(f, sr, n, amp=0.5):
     t = np.arange(n) / sr
     return np.round(amp * 32767 * np.sin(2 * np.pi * f * t)).astype(np.int16)
