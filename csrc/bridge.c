@@ -94,8 +94,9 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
      * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
      * quantization noise and outside what a speech model listens to. */
     /* G.711 calls: one int16 coefficient per tap (half the multiplies). Its images, aliases
-     * and rounding (-70..-80 dBc, about 1 LSB) sit far under mu-law/A-law's own quantization
-     * noise (about -38 dB), which every sample of such a call carries both ways. */
+     * and rounding (about -76 dBc; a few LSB, 78 dB under the signal) sit far under
+     * mu-law/A-law's own quantization noise (about -37 dB), which every sample of such a call
+     * carries both ways. */
     const int precision = vdsp_bridge_resample_precision(cfg);
     const vdsp_resample_design *up_d = cfg->up_design, *down_d = cfg->down_design;
     if (st == VDSP_OK && !up_d) {

@@ -97,7 +97,7 @@ typedef struct vdsp_bridge vdsp_bridge;
 
 /* The coefficient precision of the bridge's resamplers for cfg (in):
  * VDSP_RESAMPLE_PRECISION_Q15 for G.711 callers (their own quantization noise, about -38 dB,
- * is far above what one int16 per tap adds: -70..-80 dBc), VDSP_RESAMPLE_PRECISION_FULL
+ * is far above what one int16 per tap adds: about -76 dBc), VDSP_RESAMPLE_PRECISION_FULL
  * otherwise. */
 int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg);
 

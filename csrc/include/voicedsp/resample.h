@@ -96,10 +96,11 @@ enum {
      * images/aliases <= -94.5 dBc. What vdsp_resampler_create uses. */
     VDSP_RESAMPLE_PRECISION_FULL = 0,
     /* One int16 per tap (15 fractional bits): half the multiplies of FULL. The coefficient
-     * rounding lifts images/aliases and the stop band to about -70..-80 dBc (measured per pair
-     * in BENCHMARKS.md) and adds up to about 1 LSB of error per output; still far below
-     * G.711's own quantization noise (about -38 dB relative to the signal), which is what the
-     * MediaBridge uses it for on G.711 calls. */
+     * rounding lifts images/aliases to about -76 dBc (8->16 and 24->8 kHz, measured with
+     * benchmarks/bench_bridge_precision.py) and moves outputs by up to a few LSB (3 on
+     * speech, an error 78 dB under the signal); still far below G.711's own quantization
+     * noise (about -37 dB relative to the signal), which is what the MediaBridge uses it for
+     * on G.711 calls. */
     VDSP_RESAMPLE_PRECISION_Q15 = 1
 };
 
