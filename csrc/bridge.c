@@ -8,6 +8,7 @@
 #include "voicedsp/playout.h"
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
+#include "group.h"
 
 #define FAR_HISTORY 32   /* downlink frames kept to align the far-end reference with playout */
 #define SLICE 2880       /* model audio is resampled in slices of at most this many samples */
@@ -19,6 +20,7 @@ struct vdsp_bridge {
     vdsp_turn *turn;
     vdsp_resampler *up;      /* caller rate -> model input rate */
     vdsp_resampler *down;    /* model output rate -> caller rate */
+    vdsp_resample_design *own_up, *own_down;  /* designs made here (none given in cfg) */
     vdsp_opus_decoder *caller_dec, *model_dec;
     vdsp_opus_encoder *caller_enc, *model_enc;
     vdsp_playout *play;
@@ -26,7 +28,8 @@ struct vdsp_bridge {
     int16_t *up_model;       /* [model_in_n] the same at the model's rate */
     int16_t *far;            /* [FAR_HISTORY][caller_n] frames handed out, newest at far_next-1 */
     uint64_t far_count;      /* frames handed out (indexes the ring) */
-    int16_t *slice_in;       /* [SLICE] decoded model audio */
+    int16_t *slice_in;       /* [slice_in_n] decoded (or realigned) model audio */
+    size_t slice_in_n;
     int16_t *slice_out;      /* [slice_out_n] the same at the caller's rate */
     size_t slice_out_n;
     int held;                /* playout paused by a barge candidate */
@@ -50,6 +53,11 @@ void vdsp_bridge_config_default(vdsp_bridge_config *cfg) {
 
 static int codec_ok(int c) { return c >= VDSP_CODEC_PCM16 && c <= VDSP_CODEC_OPUS; }
 static int is_g711(int c) { return c == VDSP_CODEC_G711_ULAW || c == VDSP_CODEC_G711_ALAW; }
+
+int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg) {
+    return cfg && is_g711(cfg->caller_codec) ? VDSP_RESAMPLE_PRECISION_Q15
+                                             : VDSP_RESAMPLE_PRECISION_FULL;
+}
 
 static int make_encoder(const vdsp_bridge_config *cfg, int rate, vdsp_opus_encoder **enc) {
     int st = vdsp_opus_encoder_create(rate, 1, VDSP_OPUS_APP_VOIP, enc);
@@ -85,12 +93,37 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     /* The linear-phase telephony design: half the taps of the alias-free one. What its
      * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
      * quantization noise and outside what a speech model listens to. */
+    /* G.711 calls: one int16 coefficient per tap (half the multiplies). Its images, aliases
+     * and rounding (about -76 dBc; a few LSB, 78 dB under the signal) sit far under
+     * mu-law/A-law's own quantization noise (about -37 dB), which every sample of such a call
+     * carries both ways. */
+    const int precision = vdsp_bridge_resample_precision(cfg);
+    const vdsp_resample_design *up_d = cfg->up_design, *down_d = cfg->down_design;
+    if (st == VDSP_OK && !up_d) {
+        st = vdsp_resample_design_create(&b->own_up, cfg->caller_rate_hz,
+                                         cfg->model_input_rate_hz, VDSP_RESAMPLE_TELEPHONY,
+                                         precision);
+        up_d = b->own_up;
+    }
+    if (st == VDSP_OK && !down_d) {
+        st = vdsp_resample_design_create(&b->own_down, cfg->model_output_rate_hz,
+                                         cfg->caller_rate_hz, VDSP_RESAMPLE_TELEPHONY, precision);
+        down_d = b->own_down;
+    }
+    if (st == VDSP_OK &&
+        (!vdsp_resample_design_matches(up_d, cfg->caller_rate_hz, cfg->model_input_rate_hz,
+                                       VDSP_RESAMPLE_TELEPHONY, precision) ||
+         !vdsp_resample_design_matches(down_d, cfg->model_output_rate_hz, cfg->caller_rate_hz,
+                                       VDSP_RESAMPLE_TELEPHONY, precision)))
+        st = VDSP_ERR_INVALID_ARGUMENT;
+    /* History sized for what the bridge passes: one caller frame up; down, one frame of model
+     * audio per pass (longer pushes take several passes; the output is the same). */
     if (st == VDSP_OK)
-        st = vdsp_resampler_create(&b->up, cfg->caller_rate_hz, cfg->model_input_rate_hz,
-                                   VDSP_RESAMPLE_TELEPHONY, 1);
+        st = vdsp_resampler_create_from_design(&b->up, up_d, 1, b->caller_n);
     if (st == VDSP_OK)
-        st = vdsp_resampler_create(&b->down, cfg->model_output_rate_hz, cfg->caller_rate_hz,
-                                   VDSP_RESAMPLE_TELEPHONY, 1);
+        st = vdsp_resampler_create_from_design(
+            &b->down, down_d, 1,
+            (size_t)cfg->model_output_rate_hz * (size_t)cfg->frame_ms / 1000);
     if (st == VDSP_OK && cfg->caller_codec == VDSP_CODEC_OPUS) {
         st = vdsp_opus_decoder_create(cfg->caller_rate_hz, 1, &b->caller_dec);
         if (st == VDSP_OK) st = make_encoder(cfg, cfg->caller_rate_hz, &b->caller_enc);
@@ -108,11 +141,22 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
         b->up_pcm = calloc(b->caller_n, sizeof *b->up_pcm);
         b->up_model = calloc(b->model_in_n + 1, sizeof *b->up_model);
         b->far = calloc(FAR_HISTORY * b->caller_n, sizeof *b->far);
-        b->slice_in = calloc(VDSP_OPUS_MAX_FRAME_SAMPLES > SLICE ? VDSP_OPUS_MAX_FRAME_SAMPLES
-                                                                 : SLICE, sizeof *b->slice_in);
+        /* Opus models: one whole packet; otherwise G.711 or unaligned PCM16 goes through it
+         * in pieces */
+        b->slice_in_n = cfg->model_codec == VDSP_CODEC_OPUS ? VDSP_OPUS_MAX_FRAME_SAMPLES : 960;
+        b->slice_in = calloc(b->slice_in_n, sizeof *b->slice_in);
         b->slice_out = calloc(b->slice_out_n, sizeof *b->slice_out);
-        if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out)
+        if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out) {
             st = VDSP_ERR_NO_MEMORY;
+        } else {
+            /* touch the pages now, not in the first tick (calloc leaves fresh pages unmapped;
+             * see vdsp_playout_create) */
+            memset(b->far, 0, FAR_HISTORY * b->caller_n * sizeof *b->far);
+            memset(b->up_pcm, 0, b->caller_n * sizeof *b->up_pcm);
+            memset(b->up_model, 0, (b->model_in_n + 1) * sizeof *b->up_model);
+            memset(b->slice_in, 0, b->slice_in_n * sizeof *b->slice_in);
+            memset(b->slice_out, 0, b->slice_out_n * sizeof *b->slice_out);
+        }
     }
     if (st != VDSP_OK) {
         vdsp_bridge_destroy(b);
@@ -127,6 +171,8 @@ void vdsp_bridge_destroy(vdsp_bridge *b) {
     vdsp_turn_destroy(b->turn);
     vdsp_resampler_destroy(b->up);
     vdsp_resampler_destroy(b->down);
+    vdsp_resample_design_destroy(b->own_up);
+    vdsp_resample_design_destroy(b->own_down);
     vdsp_opus_decoder_destroy(b->caller_dec);
     vdsp_opus_decoder_destroy(b->model_dec);
     vdsp_opus_encoder_destroy(b->caller_enc);
@@ -210,9 +256,10 @@ static void drop_queue(vdsp_bridge *b) {
     b->held = 0;
 }
 
-int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
-                       uint8_t *model_out, size_t capacity, size_t *model_bytes,
-                       vdsp_bridge_event *events, size_t events_capacity, size_t *n_events) {
+/* vdsp_bridge_uplink, with the up resampler's work buffer lent by a group call (or NULL). */
+static int uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes, uint8_t *model_out,
+                  size_t capacity, size_t *model_bytes, vdsp_bridge_event *events,
+                  size_t events_capacity, size_t *n_events, void *scratch) {
     if (!b || !model_out || !model_bytes || !events || !n_events) return VDSP_ERR_INVALID_ARGUMENT;
     *model_bytes = 0;
     *n_events = 0;
@@ -296,22 +343,46 @@ int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
 
     /* 3. to the model's rate and codec */
     size_t got = 0;
-    int st = vdsp_resampler_process_i16(b->up, b->up_pcm, n, b->up_model, b->model_in_n + 1, &got);
+    if (b->cfg.model_codec == VDSP_CODEC_PCM16 && (uintptr_t)model_out % sizeof(int16_t) == 0) {
+        /* PCM16 model: straight into the caller's buffer (capacity checked above) */
+        int st = vdsp_resampler_process_i16_scratch(b->up, b->up_pcm, n, (int16_t *)(void *)model_out,
+                                                    capacity / sizeof(int16_t), &got, scratch);
+        *model_bytes = st == VDSP_OK ? got * sizeof(int16_t) : 0;
+        return st;
+    }
+    int st = vdsp_resampler_process_i16_scratch(b->up, b->up_pcm, n, b->up_model,
+                                                b->model_in_n + 1, &got, scratch);
     if (st != VDSP_OK) return st;
     return encode(b->cfg.model_codec, b->model_enc, b->up_model, got, model_out, capacity,
                   model_bytes);
 }
 
+int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
+                       uint8_t *model_out, size_t capacity, size_t *model_bytes,
+                       vdsp_bridge_event *events, size_t events_capacity, size_t *n_events) {
+    return uplink(b, frame, frame_bytes, model_out, capacity, model_bytes, events,
+                  events_capacity, n_events, NULL);
+}
+
 /* Resample `n` samples of agent audio through r and queue them (the caller checked they fit).
  * Slices are sized so the resampled slice always fits the slice buffer. */
 static int queue_model_pcm(vdsp_bridge *b, vdsp_resampler *r, const int16_t *pcm, size_t n,
-                           uint32_t item) {
+                           uint32_t item, void *scratch) {
     size_t slice = SLICE;
     while (slice > 1 && vdsp_resampler_max_output(r, slice) + 1 > b->slice_out_n) slice /= 2;
     while (n) {
-        size_t take = n < slice ? n : slice, got = 0;
-        int st = vdsp_resampler_process_i16(r, pcm, take, b->slice_out, b->slice_out_n, &got);
-        if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
+        size_t take = n < slice ? n : slice, got = 0, want = vdsp_resampler_max_output(r, take);
+        /* straight into the queue's storage when it has the room contiguously */
+        int16_t *dst = vdsp_playout_tail_span(b->play, want);
+        int st;
+        if (dst) {
+            st = vdsp_resampler_process_i16_scratch(r, pcm, take, dst, want, &got, scratch);
+            if (st == VDSP_OK) st = vdsp_playout_commit(b->play, got, item);
+        } else {
+            st = vdsp_resampler_process_i16_scratch(r, pcm, take, b->slice_out, b->slice_out_n,
+                                                    &got, scratch);
+            if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
+        }
         if (st != VDSP_OK) return st;
         pcm += take;
         n -= take;
@@ -329,7 +400,9 @@ static int fits(const vdsp_bridge *b, const vdsp_resampler *r, size_t n_in, size
     return vdsp_resampler_max_output(r, n_in) + extra <= queue_room(b);
 }
 
-int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item) {
+/* vdsp_bridge_push_model, with the down resampler's work buffer lent by a group call. */
+static int push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item,
+                      void *scratch) {
     if (!b || (bytes && !audio) || item == 0) return VDSP_ERR_INVALID_ARGUMENT;
     int st = VDSP_OK;
     const int codec = b->cfg.model_codec;
@@ -337,22 +410,22 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
         if (bytes & 1) st = VDSP_ERR_INVALID_ARGUMENT;
         else if (!fits(b, b->down, bytes / 2, 0)) st = VDSP_ERR_BUFFER_TOO_SMALL;
         else if ((uintptr_t)audio % sizeof(int16_t) == 0)
-            st = queue_model_pcm(b, b->down, (const int16_t *)(const void *)audio, bytes / 2, item);
+            st = queue_model_pcm(b, b->down, (const int16_t *)(const void *)audio, bytes / 2, item, scratch);
         else {
             /* unaligned PCM: through the slice buffer */
-            for (size_t off = 0; st == VDSP_OK && off < bytes; off += 2 * SLICE) {
-                size_t take = bytes - off < 2 * SLICE ? bytes - off : 2 * SLICE;
+            for (size_t off = 0; st == VDSP_OK && off < bytes; off += 2 * b->slice_in_n) {
+                size_t take = bytes - off < 2 * b->slice_in_n ? bytes - off : 2 * b->slice_in_n;
                 memcpy(b->slice_in, audio + off, take);
-                st = queue_model_pcm(b, b->down, b->slice_in, take / 2, item);
+                st = queue_model_pcm(b, b->down, b->slice_in, take / 2, item, scratch);
             }
         }
     } else if (is_g711(codec)) {
         if (!fits(b, b->down, bytes, 0)) st = VDSP_ERR_BUFFER_TOO_SMALL;
-        for (size_t off = 0; st == VDSP_OK && off < bytes; off += SLICE) {
-            size_t take = bytes - off < SLICE ? bytes - off : SLICE;
+        for (size_t off = 0; st == VDSP_OK && off < bytes; off += b->slice_in_n) {
+            size_t take = bytes - off < b->slice_in_n ? bytes - off : b->slice_in_n;
             (codec == VDSP_CODEC_G711_ULAW ? vdsp_g711_ulaw_decode : vdsp_g711_alaw_decode)(
                 audio + off, take, b->slice_in);
-            st = queue_model_pcm(b, b->down, b->slice_in, take, item);
+            st = queue_model_pcm(b, b->down, b->slice_in, take, item, scratch);
         }
     } else {
         int samples = 0, got = 0;
@@ -362,13 +435,17 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
         if (st == VDSP_OK)
             st = vdsp_opus_decoder_decode(b->model_dec, audio, bytes, b->slice_in,
                                           VDSP_OPUS_MAX_FRAME_SAMPLES, &got);
-        if (st == VDSP_OK) st = queue_model_pcm(b, b->down, b->slice_in, (size_t)got, item);
+        if (st == VDSP_OK) st = queue_model_pcm(b, b->down, b->slice_in, (size_t)got, item, scratch);
     }
     if (st == VDSP_OK)
         b->stats.model_chunks++;
     else
         b->stats.model_rejected++;
     return st;
+}
+
+int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item) {
+    return push_model(b, audio, bytes, item, NULL);
 }
 
 int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
@@ -379,7 +456,7 @@ int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate
     if (st != VDSP_OK) return st;
     /* a clip is complete: its filter tail is flushed too (latency + 1 samples at most) */
     if (!fits(b, r, n, (size_t)vdsp_resampler_latency(r) + 1)) st = VDSP_ERR_BUFFER_TOO_SMALL;
-    if (st == VDSP_OK) st = queue_model_pcm(b, r, pcm, n, item);
+    if (st == VDSP_OK) st = queue_model_pcm(b, r, pcm, n, item, NULL);
     size_t got = 0;
     if (st == VDSP_OK) st = vdsp_resampler_flush_i16(r, b->slice_out, b->slice_out_n, &got);
     if (st == VDSP_OK) st = vdsp_playout_push(b->play, b->slice_out, got, item);
@@ -449,24 +526,114 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
     memset(&b->stats, 0, sizeof b->stats);
 }
 
-int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
+/* Prefetch pipeline of the group loops (see prefetch.h): while bridge i runs, stage 2 of
+ * bridge i + 1 (the buffers), stage 1 of i + 2 (the objects the bridge points to) and stage 0
+ * of i + 3 (the bridge itself) are announced, so each stage finds what it reads in cache. */
+#define PREFETCH_AHEAD 3
+
+/* Resampler work buffer lent to every bridge of a group call whose resampler needs no more
+ * (16 kB: the default bridge's 24 -> 8 kHz leg needs 6.3 kB; 48 kHz legs may need more and
+ * then use their own). */
+#define GROUP_SCRATCH_WORDS 4096
+
+static void *lend(const vdsp_resampler *r, uint32_t *scratch) {
+    return vdsp_resampler_scratch_bytes(r) <= GROUP_SCRATCH_WORDS * sizeof(uint32_t) ? scratch
+                                                                                     : NULL;
+}
+
+static void prefetch_tick(const vdsp_bridge *b, int stage) {
+    if (!b) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(b, sizeof *b, 1);
+    } else if (stage == 1) {
+        vdsp_turn_prefetch(b->turn);
+        vdsp_resampler_prefetch(b->up, 0, 0, 0);
+        vdsp_playout_prefetch(b->play, 0, 0, 0);
+        vdsp_prefetch_span(b->up_pcm, b->caller_n * sizeof *b->up_pcm, 1);
+        if (b->cfg.model_codec != VDSP_CODEC_PCM16)
+            vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
+        vdsp_prefetch_span(b->far + (b->far_count % FAR_HISTORY) * b->caller_n,
+                           b->caller_n * sizeof *b->far, 1);
+    } else {
+        vdsp_resampler_prefetch(b->up, 1, b->caller_n,
+                                vdsp_resampler_scratch_bytes(b->up) >
+                                    GROUP_SCRATCH_WORDS * sizeof(uint32_t));
+        vdsp_playout_prefetch(b->play, 1, 0, 0);
+        const int16_t *ref = far_reference(b);
+        if (ref) vdsp_prefetch_span(ref, b->caller_n * sizeof *ref, 0);
+    }
+}
+
+/* Model-rate samples in a push of `bytes` (0 when unknown: Opus). */
+static size_t push_samples(const vdsp_bridge *b, size_t bytes) {
+    switch (b->cfg.model_codec) {
+    case VDSP_CODEC_PCM16: return bytes / 2;
+    case VDSP_CODEC_OPUS: return 0;
+    default: return bytes;
+    }
+}
+
+static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
+    if (!b) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(b, sizeof *b, 1);
+        return;
+    }
+    size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
+    if (stage == 1) {
+        vdsp_resampler_prefetch(b->down, 0, 0, 0);
+        vdsp_playout_prefetch(b->play, 0, 1, 0);
+    } else {
+        vdsp_resampler_prefetch(b->down, 1, n,
+                                vdsp_resampler_scratch_bytes(b->down) >
+                                    GROUP_SCRATCH_WORDS * sizeof(uint32_t));
+        vdsp_playout_prefetch(b->play, 1, 1, out);
+    }
+}
+
+int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                 const uint8_t *const *audio, const size_t *bytes,
+                                 const uint32_t *items, int *status) {
+    if (!bridges || (k && (!audio || !bytes || !items || !status)))
+        return VDSP_ERR_INVALID_ARGUMENT;
+    uint32_t scratch[GROUP_SCRATCH_WORDS];
+    for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < PREFETCH_AHEAD; s++) {
+            size_t j = i + PREFETCH_AHEAD - (size_t)s;
+            if (j < k && audio[j]) prefetch_push(bridges[j], s, bytes[j]);
+        }
+        if (!audio[i])
+            status[i] = VDSP_OK;
+        else
+            status[i] = bridges[i] ? push_model(bridges[i], audio[i], bytes[i], items[i],
+                                                lend(bridges[i]->down, scratch))
+                                   : VDSP_ERR_INVALID_ARGUMENT;
+    }
+    return VDSP_OK;
+}
+
+int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink_frames,
                            size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
                            size_t model_stride, size_t *model_bytes, uint8_t *caller_out,
                            size_t caller_stride, size_t *caller_bytes,
                            vdsp_bridge_event *events, uint32_t *event_bridge,
                            size_t events_capacity, size_t *n_events, int *status) {
-    if (!bridges || (k && (!uplink || !model_out || !model_bytes || !caller_out ||
+    if (!bridges || (k && (!uplink_frames || !model_out || !model_bytes || !caller_out ||
                            !caller_bytes || !events || !event_bridge || !n_events || !status)))
         return VDSP_ERR_INVALID_ARGUMENT;
     if (events_capacity < k * VDSP_BRIDGE_MAX_EVENTS) return VDSP_ERR_BUFFER_TOO_SMALL;
     size_t ne_total = 0;
+    uint32_t scratch[GROUP_SCRATCH_WORDS];
     for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < PREFETCH_AHEAD; s++) {
+            size_t j = i + PREFETCH_AHEAD - (size_t)s;
+            if (j < k) prefetch_tick(bridges[j], s);
+        }
         vdsp_bridge *b = bridges[i];
         size_t ne = 0;
-        int st = b ? vdsp_bridge_uplink(b, uplink + i * in_stride, in_bytes ? in_bytes[i] : in_stride,
-                                        model_out + i * model_stride, model_stride,
-                                        &model_bytes[i], events + ne_total,
-                                        VDSP_BRIDGE_MAX_EVENTS, &ne)
+        int st = b ? uplink(b, uplink_frames + i * in_stride, in_bytes ? in_bytes[i] : in_stride,
+                            model_out + i * model_stride, model_stride, &model_bytes[i],
+                            events + ne_total, VDSP_BRIDGE_MAX_EVENTS, &ne, lend(b->up, scratch))
                    : VDSP_ERR_INVALID_ARGUMENT;
         for (size_t j = 0; j < ne; j++) event_bridge[ne_total + j] = (uint32_t)i;
         ne_total += ne;

@@ -19,7 +19,7 @@
  * of its group delay at 1/8 of the lower rate, so a 1 kHz tone of an 8 kHz conversion comes
  * out D frames late and the pass-band edge up to 10.6 / fl later (see resample_tables.h).
  *
- * History is kept per channel in one linear buffer: input is appended in blocks of up to BLOCK
+ * History is kept per channel in one linear buffer: input is appended in blocks of up to `block`
  * frames, outputs are computed, then the samples no future output needs are dropped with one
  * memmove. Each output is computed from the same samples with the same operations whatever the
  * chunking, hence chunk invariance.
@@ -37,6 +37,9 @@
  *     the same bits and the vector code may sum in any order. Used where an AVX2 or AVX-512
  *     kernel runs (x86-64 with GCC or clang, picked at create); elsewhere int16 calls take the
  *     float path (an SSE2 version measured slower than the float path, so there is none).
+ *     VDSP_RESAMPLE_PRECISION_Q15 designs keep one int16 per tap (B = 0, the low rows zero):
+ *     the kernels skip the low products (half the multiplies) at the cost of a stop band
+ *     near -76 dBc; the MediaBridge uses them on G.711 calls.
  *   Why the integer path (measured in C, -O3, on the 2-core Zen 4 VM, loaded): per 20 ms the
  *   float kernels cost 0.44 us (8->16) and 0.77 us (24->8); the integer ones 0.26 and 0.42 us
  *   with AVX-512 VNNI, 0.42 and 0.62 us with AVX2.
@@ -55,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group.h"
 #include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
@@ -73,8 +77,6 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* Input frames appended per pass. */
-#define BLOCK 512
 /* Taps are padded to a multiple of LANES (the vector width of the inner loops). */
 #define LANES 8
 /* Input positions computed together by the integer-upsampling path. */
@@ -102,6 +104,31 @@ static const int SUPPORTED_RATES[] = {8000,  11025, 12000, 16000, 22050,
 typedef size_t (*vert_fn)(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
                           unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride);
 
+/* The filter of one (in rate, out rate, quality): computed once, immutable afterwards, so any
+ * number of resamplers on any threads may read it at once (see vdsp_resample_design_create). */
+struct vdsp_resample_design {
+    int in_rate, out_rate, quality;
+    unsigned L, M;      /* out/in = L/M, reduced */
+    size_t taps;        /* T, a multiple of LANES */
+    size_t first_tap;   /* taps before this one are padding (zero in every row) */
+    int latency;        /* D, output frames */
+    unsigned phase0;    /* initial phase and history length (zeros), for reset */
+    size_t wr0;
+    float *coef;        /* L rows of T taps */
+    int16_t *coef16;    /* L rows of 2T taps: T high parts, then T low parts (see I16_*) */
+    int shift_hi;       /* S: coefficient = (hi + lo / 2^B) / 2^S */
+    int shift_lo;       /* B */
+    int int_path;       /* M == 1 or L == 1 and a vector kernel runs: int16 calls in integers */
+    int q15;            /* VDSP_RESAMPLE_PRECISION_Q15: one int16 per tap (low rows zero) */
+    vert_fn vert;       /* the int16 vector kernel for this CPU */
+    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
+                            * times for the AVX2 kernel (a vector operand, no broadcast)
+                            * or once for AVX-512 (embedded broadcasts; less cache) */
+    size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
+    size_t pair0;       /* the first of them */
+    void *coef_base, *coef16_base, *coef_pairs_base;
+};
+
 struct vdsp_resampler {
     int in_rate, out_rate, quality, channels;
     unsigned L, M;      /* out/in = L/M, reduced */
@@ -109,24 +136,24 @@ struct vdsp_resampler {
     size_t taps;        /* T, a multiple of LANES */
     size_t first_tap;   /* taps before this one are padding (zero in every row) */
     int latency;        /* D, output frames */
-    float *coef;        /* L rows of T taps */
-    int16_t *coef16;    /* L rows of 2T taps: T high parts, then T low parts (see I16_*) */
-    int shift_hi;       /* S: coefficient = (hi + lo / 2^B) / 2^S */
-    int shift_lo;       /* B */
+    const float *coef;  /* the design's tables (read only, shared) */
+    const int16_t *coef16;
+    int shift_hi;
+    int shift_lo;
     int mode;           /* KIND_I16 or KIND_F32: which history is live */
-    int int_path;       /* M == 1 or L == 1: int16 calls run in integers (else in float) */
-    vert_fn vert;       /* the int16 vector kernel for this CPU */
-    uint32_t *coef_pairs;  /* L rows of npairs hi pairs then npairs lo pairs, each repeated 8
-                            * times for the AVX2 kernel (a vector operand, no broadcast)
-                            * or once for AVX-512 (embedded broadcasts; less cache per object) */
+    int int_path;       /* int16 calls run in integers (else in float) */
+    int q15;            /* the design's precision */
+    vert_fn vert;       /* the int16 vector kernel in use */
+    const uint32_t *coef_pairs;  /* the design's, or own_pairs (vdsp_resampler_use_kernel) */
     size_t *pair_off;   /* npairs offsets into pairs: where tap pair u reads */
-    size_t npairs;      /* tap pairs the vector kernels compute (leading zero pairs dropped) */
-    size_t pair0;       /* the first of them */
+    size_t npairs;
+    size_t pair0;
     uint32_t *pairs;    /* M streams of pair_stride sample pairs */
     size_t pair_stride;
     float *hist;        /* channels rows of cap floats (float calls) */
     int16_t *hist16;    /* channels rows of cap samples (int16 calls) */
     float *scratch;     /* outputs of one block, interleaved, float */
+    size_t block;       /* input frames appended per pass */
     size_t cap;         /* history capacity per channel, frames */
     size_t scratch_frames;
     /* stream state */
@@ -139,8 +166,9 @@ struct vdsp_resampler {
     size_t wr0;
 };
 
-static vert_fn pick_vert(void);
-static void set_kernel(vdsp_resampler *r, vert_fn f);
+static vert_fn pick_vert(int q15);
+static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst);
+static size_t pairs_rep(vert_fn f);
 
 int vdsp_resampler_rate_supported(int rate_hz) {
     for (size_t i = 0; i < sizeof SUPPORTED_RATES / sizeof SUPPORTED_RATES[0]; i++)
@@ -231,19 +259,27 @@ static void *aligned_calloc(size_t n, void **base) {
 /* The allocations live just after the struct; `mem` keeps the malloc'd pointers. */
 typedef struct {
     struct vdsp_resampler r;
-    void *coef_base, *hist_base, *scratch_base, *coef16_base, *hist16_base;
-    void *coef_pairs_base, *pair_off_base, *pairs_base;
+    vdsp_resample_design *owned;  /* the design, when the resampler made its own */
+    void *hist_base, *scratch_base, *hist16_base;
+    void *own_pairs_base, *pair_off_base, *pairs_base;
 } resampler_alloc;
+
+void vdsp_resample_design_destroy(vdsp_resample_design *d) {
+    if (!d) return;
+    free(d->coef_base);
+    free(d->coef16_base);
+    free(d->coef_pairs_base);
+    free(d);
+}
 
 void vdsp_resampler_destroy(vdsp_resampler *r) {
     if (!r) return;
     resampler_alloc *a = (resampler_alloc *)r;
-    free(a->coef_base);
+    vdsp_resample_design_destroy(a->owned);
     free(a->hist_base);
     free(a->scratch_base);
-    free(a->coef16_base);
     free(a->hist16_base);
-    free(a->coef_pairs_base);
+    free(a->own_pairs_base);
     free(a->pair_off_base);
     free(a->pairs_base);
     free(a);
@@ -265,7 +301,7 @@ void vdsp_resampler_reset(vdsp_resampler *r) {
  * and the output is (ah + (al >> B) + 2^(S-1)) >> S, saturated. S + B >= 22 for every pair:
  * the quantized filter is within 0.02 LSB of the float one (a single int16 coefficient, Q14/Q15,
  * would lift the stop band to -71..-76 dB and miss the -90 dB bar). */
-static void quantize_i16(vdsp_resampler *r, const double *c) {
+static void quantize_i16(vdsp_resample_design *r, const double *c) {
     size_t T = r->taps;
     double mx = 0.0, l1 = 0.0;
     for (unsigned p = 0; p < r->L; p++) {
@@ -277,9 +313,9 @@ static void quantize_i16(vdsp_resampler *r, const double *c) {
         }
         if (s > l1) l1 = s;
     }
-    /* |al| < 2^15 T 2^B <= 2^31 */
+    /* |al| < 2^15 T 2^B <= 2^31; Q15 precision: B = 0 and no low part */
     int B = 0;
-    while (B < 15 && (T << (B + 1)) <= 65536) B++;
+    while (!r->q15 && B < 15 && (T << (B + 1)) <= 65536) B++;
     /* |hi| <= 32767 and |ah| + |al >> B| + 2^(S-1) <= 2^15 (l1 2^S + 2 T + 1) < 2^31 */
     int S = 15;
     while (S > 1 && (ldexp(mx, S) + 1.0 > 32767.0 || ldexp(l1, S) + 2.0 * T + 2.0 > 65535.0))
@@ -290,19 +326,20 @@ static void quantize_i16(vdsp_resampler *r, const double *c) {
         int16_t *hi = r->coef16 + (size_t)p * 2 * T, *lo = hi + T;
         for (size_t t = 0; t < T; t++) {
             int64_t v = (int64_t)llround(ldexp(c[(size_t)p * T + t], S + B));
-            int64_t l = v & (((int64_t)1 << B) - 1);
+            int64_t l = v & (((int64_t)1 << B) - 1);  /* 0 when B == 0 (Q15) */
             hi[t] = (int16_t)((v - l) / ((int64_t)1 << B));
             lo[t] = (int16_t)l;
         }
     }
 }
 
-int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz, int quality,
-                          int channels) {
+int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int out_rate_hz,
+                                int quality, int precision) {
     if (!out) return VDSP_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
     if (quality != VDSP_RESAMPLE_TELEPHONY && quality != VDSP_RESAMPLE_ALIAS_FREE)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    if (precision != VDSP_RESAMPLE_PRECISION_FULL && precision != VDSP_RESAMPLE_PRECISION_Q15)
         return VDSP_ERR_INVALID_ARGUMENT;
     if (!vdsp_resampler_rate_supported(in_rate_hz) || !vdsp_resampler_rate_supported(out_rate_hz))
         return VDSP_ERR_UNSUPPORTED_RATE;
@@ -344,17 +381,14 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     if (M == 1)
         while (D % L) D++;
 
-    resampler_alloc *a = calloc(1, sizeof *a);
-    if (!a) return VDSP_ERR_NO_MEMORY;
-    vdsp_resampler *r = &a->r;
+    vdsp_resample_design *r = calloc(1, sizeof *r);
+    if (!r) return VDSP_ERR_NO_MEMORY;
     r->in_rate = in_rate_hz;
     r->out_rate = out_rate_hz;
     r->quality = quality;
-    r->channels = channels;
+    r->q15 = precision == VDSP_RESAMPLE_PRECISION_Q15;
     r->L = L;
     r->M = M;
-    r->q = M / L;
-    r->rem = M % L;
     r->taps = T;
     r->first_tap = (size_t)(imin - ilo);
     r->latency = (int)D;
@@ -363,26 +397,15 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
     int64_t n00 = floor_div(-D * (int64_t)M, L);
     r->phase0 = (unsigned)(-D * (int64_t)M - n00 * (int64_t)L);
     r->wr0 = (size_t)(-(n00 + ilo));
-    /* history after a block never exceeds what the next output needs: < T + D M/L + q + 2 */
-    r->cap = BLOCK + T + r->wr0 + r->q + 8 + GROUP;
-    r->scratch_frames = (size_t)((uint64_t)BLOCK * L / M) + 2;
 
-    r->coef = aligned_calloc((size_t)L * T * sizeof(float), &a->coef_base);
-    r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
-    r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
-                                &a->scratch_base);
-    r->coef16 = aligned_calloc((size_t)L * 2 * T * sizeof(int16_t), &a->coef16_base);
-    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
-    if (!r->coef || !r->hist || !r->scratch || !r->coef16 || !r->hist16) {
-        vdsp_resampler_destroy(r);
-        return VDSP_ERR_NO_MEMORY;
-    }
-
+    r->coef = aligned_calloc((size_t)L * T * sizeof(float), &r->coef_base);
+    r->coef16 = aligned_calloc((size_t)L * 2 * T * sizeof(int16_t), &r->coef16_base);
     /* One gain for the whole table (not per row): per-row normalization would modulate the
      * rows and add an image of the pass band at the input rate. */
     double *tmp = malloc((size_t)L * T * sizeof(double));
-    if (!tmp) {
-        vdsp_resampler_destroy(r);
+    if (!r->coef || !r->coef16 || !tmp) {
+        free(tmp);
+        vdsp_resample_design_destroy(r);
         return VDSP_ERR_NO_MEMORY;
     }
     double sum = 0.0;
@@ -398,20 +421,10 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
         r->coef[i] = (float)tmp[i];
     }
     quantize_i16(r, tmp);
-    r->int_path = (M == 1 || L == 1) && pick_vert() != NULL;
+    free(tmp);
+    r->int_path = (M == 1 || L == 1) && pick_vert(r->q15) != NULL;
     if (r->int_path) {
         size_t U = T / 2;
-        r->pair_stride = BLOCK / M + T + 16;
-        r->coef_pairs = aligned_calloc((size_t)L * 2 * U * 8 * sizeof(uint32_t),
-                                       &a->coef_pairs_base);
-        r->pair_off = aligned_calloc(U * sizeof(size_t), &a->pair_off_base);
-        /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
-        r->pairs = aligned_calloc((size_t)(M > 1 ? 2 * M : 1) * r->pair_stride * sizeof(uint32_t),
-                                  &a->pairs_base);
-        if (!r->coef_pairs || !r->pair_off || !r->pairs) {
-            vdsp_resampler_destroy(r);
-            return VDSP_ERR_NO_MEMORY;
-        }
         /* leading tap pairs that are zero in every row (hi and lo) cost nothing: skipped */
         size_t u0 = 0;
         for (; u0 < U; u0++) {
@@ -422,19 +435,124 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
             if (nz) break;
         }
         r->npairs = U - u0;
+        r->pair0 = u0;
+        r->vert = pick_vert(r->q15);
+        size_t rep = pairs_rep(r->vert);
+        r->coef_pairs = aligned_calloc((size_t)L * 2 * r->npairs * rep * sizeof(uint32_t),
+                                       &r->coef_pairs_base);
+        if (!r->coef_pairs) {
+            vdsp_resample_design_destroy(r);
+            return VDSP_ERR_NO_MEMORY;
+        }
+        fill_pairs(r, rep, r->coef_pairs);
+    }
+    *out = r;
+    return VDSP_OK;
+}
+
+int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
+                                      int channels, size_t block_frames) {
+    if (!out) return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!d || channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS ||
+        block_frames > VDSP_RESAMPLE_MAX_BLOCK)
+        return VDSP_ERR_INVALID_ARGUMENT;
+    size_t block = block_frames ? block_frames : VDSP_RESAMPLE_DEFAULT_BLOCK;
+    resampler_alloc *a = calloc(1, sizeof *a);
+    if (!a) return VDSP_ERR_NO_MEMORY;
+    vdsp_resampler *r = &a->r;
+    unsigned L = d->L, M = d->M;
+    size_t T = d->taps;
+    r->in_rate = d->in_rate;
+    r->out_rate = d->out_rate;
+    r->quality = d->quality;
+    r->channels = channels;
+    r->L = L;
+    r->M = M;
+    r->q = M / L;
+    r->rem = M % L;
+    r->taps = T;
+    r->first_tap = d->first_tap;
+    r->latency = d->latency;
+    r->coef = d->coef;
+    r->coef16 = d->coef16;
+    r->shift_hi = d->shift_hi;
+    r->shift_lo = d->shift_lo;
+    r->int_path = d->int_path;
+    r->q15 = d->q15;
+    r->vert = d->vert;
+    r->coef_pairs = d->coef_pairs;
+    r->npairs = d->npairs;
+    r->pair0 = d->pair0;
+    r->phase0 = d->phase0;
+    r->wr0 = d->wr0;
+    r->block = block;
+    /* history after a block never exceeds what the next output needs: < T + D M/L + q + 2 */
+    r->cap = block + T + r->wr0 + r->q + 8 + GROUP;
+    r->scratch_frames = (size_t)((uint64_t)block * L / M) + 2;
+
+    r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
+    r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
+                                &a->scratch_base);
+    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
+    if (!r->hist || !r->scratch || !r->hist16) {
+        vdsp_resampler_destroy(r);
+        return VDSP_ERR_NO_MEMORY;
+    }
+    if (r->int_path) {
+        r->pair_stride = block / M + T + 16;
+        r->pair_off = aligned_calloc(r->npairs * sizeof(size_t), &a->pair_off_base);
+        /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
+        r->pairs = aligned_calloc((size_t)(M > 1 ? 2 * M : 1) * r->pair_stride * sizeof(uint32_t),
+                                  &a->pairs_base);
+        if (!r->pair_off || !r->pairs) {
+            vdsp_resampler_destroy(r);
+            return VDSP_ERR_NO_MEMORY;
+        }
         for (size_t u = 0; u < r->npairs; u++) {
-            size_t t = 2 * (u + u0);
+            size_t t = 2 * (u + r->pair0);
             r->pair_off[u] = (t % M) * r->pair_stride + t / M;
         }
-        r->pair0 = u0;
-        set_kernel(r, pick_vert());
+        /* touch the pages now rather than in the first call (calloc may leave them unmapped) */
+        memset(r->pairs, 0, vdsp_resampler_scratch_bytes(r));
     }
-    free(tmp);
+    memset(r->scratch, 0, r->scratch_frames * (size_t)channels * sizeof(float));
     vdsp_resampler_reset(r);
     *out = r;
     return VDSP_OK;
 }
 
+int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz, int quality,
+                          int channels) {
+    if (!out) return VDSP_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (channels < 1 || channels > VDSP_RESAMPLE_MAX_CHANNELS) return VDSP_ERR_INVALID_ARGUMENT;
+    vdsp_resample_design *d = NULL;
+    int st = vdsp_resample_design_create(&d, in_rate_hz, out_rate_hz, quality,
+                                         VDSP_RESAMPLE_PRECISION_FULL);
+    if (st == VDSP_OK) st = vdsp_resampler_create_from_design(out, d, channels, 0);
+    if (st != VDSP_OK) {
+        vdsp_resample_design_destroy(d);
+        return st;
+    }
+    ((resampler_alloc *)*out)->owned = d;
+    return VDSP_OK;
+}
+
+int vdsp_resample_design_latency(const vdsp_resample_design *d) { return d ? d->latency : 0; }
+
+int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz, int out_rate_hz,
+                                 int quality, int precision) {
+    return d && d->in_rate == in_rate_hz && d->out_rate == out_rate_hz && d->quality == quality &&
+           d->q15 == (precision == VDSP_RESAMPLE_PRECISION_Q15);
+}
+
+size_t vdsp_resample_design_bytes(const vdsp_resample_design *d) {
+    if (!d) return 0;
+    size_t rep = d->int_path ? pairs_rep(d->vert) : 0;
+    return sizeof *d + (size_t)d->L * d->taps * (sizeof(float) + 2 * sizeof(int16_t)) +
+           (size_t)d->L * 2 * d->npairs * rep * sizeof(uint32_t);
+}
 int vdsp_resampler_latency(const vdsp_resampler *r) { return r ? r->latency : 0; }
 
 int vdsp_resampler_taps(const vdsp_resampler *r) { return r ? (int)r->taps : 0; }
@@ -785,7 +903,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
 /* NPH phases (1..3) from p0, NBK blocks of 8 positions per pass (so each coefficient
  * broadcast serves NBK loads and there are 2 NPH NBK independent sums), blocks b0 .. nb-1 while
  * NBK fit; AVX2. Leaves b at the first block not done. */
-#define VERT_256(NPH, NBK, MAC, REP)                                                        \
+#define VERT_256(NPH, NBK, MAC, REP, SG)                                                        \
     for (; b + NBK <= nb; b += NBK) {                                                        \
         __m256i ah[NPH][NBK], al[NPH][NBK];                                                  \
         for (int p = 0; p < NPH; p++)                                                        \
@@ -799,7 +917,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
                 const uint32_t *c = cp + ((size_t)(p0 + p) * 2 * U + u) * REP;         \
                 for (int i = 0; i < NBK; i++) {                                              \
                     ah[p][i] = MAC(ah[p][i], xv[i], CL256(c, REP));                          \
-                    al[p][i] = MAC(al[p][i], xv[i], CL256(c + REP * U, REP));                \
+                    if (!(SG)) al[p][i] = MAC(al[p][i], xv[i], CL256(c + REP * U, REP));      \
                 }                                                                            \
             }                                                                                \
         }                                                                                    \
@@ -843,7 +961,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
                 : _mm256_set1_epi32((int)*(p)))
 #define FIN256(h, l) \
     fin256(_mm256_add_epi32(h, _mm256_sra_epi32(l, sb)), half, ss)
-#define VERT_DOWN4(MAC, REP)                                                                    \
+#define VERT_DOWN4(MAC, REP, SG)                                                                    \
     for (; L == 1 && b + 4 <= nb; b += 4) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, h2 = h0, h3 = h0;                      \
         __m256i l0 = h0, l1 = h0, l2 = h0, l3 = h0;                                          \
@@ -853,13 +971,13 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             __m256i x0 = LD256(q), x1 = LD256(q + 8), x2 = LD256(q + 16), x3 = LD256(q + 24); \
             h0 = MAC(h0, x0, ch);                                                            \
-            l0 = MAC(l0, x0, cl);                                                            \
+            if (!(SG)) l0 = MAC(l0, x0, cl);                                                  \
             h1 = MAC(h1, x1, ch);                                                            \
-            l1 = MAC(l1, x1, cl);                                                            \
+            if (!(SG)) l1 = MAC(l1, x1, cl);                                                  \
             h2 = MAC(h2, x2, ch);                                                            \
-            l2 = MAC(l2, x2, cl);                                                            \
+            if (!(SG)) l2 = MAC(l2, x2, cl);                                                  \
             h3 = MAC(h3, x3, ch);                                                            \
-            l3 = MAC(l3, x3, cl);                                                            \
+            if (!(SG)) l3 = MAC(l3, x3, cl);                                                  \
         }                                                                                    \
         int16_t *yb = y + 8 * b * stride;                                                    \
         __m128i o[4] = {FIN256(h0, l0), FIN256(h1, l1), FIN256(h2, l2), FIN256(h3, l3)};     \
@@ -873,7 +991,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             }                                                                                \
         }                                                                                    \
     }
-#define VERT_UP2(MAC, REP)                                                                      \
+#define VERT_UP2(MAC, REP, SG)                                                                      \
     for (; L == 2 && b + 2 <= nb; b += 2) {                                                  \
         __m256i h0 = _mm256_setzero_si256(), h1 = h0, g0 = h0, g1 = h0;                      \
         __m256i l0 = h0, l1 = h0, m0 = h0, m1 = h0;                                          \
@@ -883,14 +1001,14 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             __m256i x0 = LD256(q), x1 = LD256(q + 8);                                        \
             __m256i ch = CL256(c, REP), cl = CL256(c + REP * U, REP);                    \
             h0 = MAC(h0, x0, ch);                                                            \
-            l0 = MAC(l0, x0, cl);                                                            \
+            if (!(SG)) l0 = MAC(l0, x0, cl);                                                  \
             h1 = MAC(h1, x1, ch);                                                            \
-            l1 = MAC(l1, x1, cl);                                                            \
+            if (!(SG)) l1 = MAC(l1, x1, cl);                                                  \
             __m256i dh = CL256(d, REP), dl = CL256(d + REP * U, REP);                    \
             g0 = MAC(g0, x0, dh);                                                            \
-            m0 = MAC(m0, x0, dl);                                                            \
+            if (!(SG)) m0 = MAC(m0, x0, dl);                                                  \
             g1 = MAC(g1, x1, dh);                                                            \
-            m1 = MAC(m1, x1, dl);                                                            \
+            if (!(SG)) m1 = MAC(m1, x1, dl);                                                  \
         }                                                                                    \
         __m128i e0 = FIN256(h0, l0), e1 = FIN256(h1, l1);                                    \
         __m128i o0 = FIN256(g0, m0), o1 = FIN256(g1, m1);                                    \
@@ -913,7 +1031,7 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
         }                                                                                    \
     }
 
-#define VERT_FN(name, MAC, REP)                                                                 \
+#define VERT_FN(name, MAC, REP, SG)                                                                 \
     static size_t name(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,  \
                        unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {   \
         size_t nb = npos / 8;                                                                \
@@ -923,24 +1041,28 @@ static inline void scatter_i16(const int16_t *v, size_t n, unsigned L, unsigned 
             unsigned nph = L - p0 < 3 ? L - p0 : 3;                                          \
             size_t b = 0;                                                                    \
             if (nph == 1) {                                                                  \
-                VERT_DOWN4(MAC, REP)                                                            \
-                VERT_256(1, 1, MAC, REP)                                                        \
+                VERT_DOWN4(MAC, REP, SG)                                                            \
+                VERT_256(1, 1, MAC, REP, SG)                                                        \
             } else if (nph == 2) {                                                           \
-                VERT_UP2(MAC, REP)                                                              \
-                VERT_256(2, 1, MAC, REP)                                                        \
+                VERT_UP2(MAC, REP, SG)                                                              \
+                VERT_256(2, 1, MAC, REP, SG)                                                        \
             } else {                                                                         \
-                VERT_256(3, 1, MAC, REP)                                                        \
+                VERT_256(3, 1, MAC, REP, SG)                                                        \
             }                                                                                \
         }                                                                                    \
         return nb * 8;                                                                       \
     }
 
 __attribute__((target("avx2")))
-VERT_FN(vert_avx2, MAC_AVX2, 8)
+VERT_FN(vert_avx2, MAC_AVX2, 8, 0)
+__attribute__((target("avx2")))
+VERT_FN(vert_avx2_q15, MAC_AVX2, 8, 1)
 
 #ifdef VDSP_I16_AVX512
 __attribute__((target("avx2,avx512vl,avx512vnni")))
-VERT_FN(vert_vnni, MAC_VNNI, 1)
+VERT_FN(vert_vnni, MAC_VNNI, 1, 0)
+__attribute__((target("avx2,avx512vl,avx512vnni")))
+VERT_FN(vert_vnni_q15, MAC_VNNI, 1, 1)
 
 /* AVX-512 (F, BW, VNNI): 16 lanes, fused vpdpwssd with broadcast operands, 32 registers;
  * the hot cases (one phase: downsampling; two phases: x2 upsampling) in 512-bit vectors,
@@ -966,12 +1088,31 @@ static inline void store32_i16(int16_t *y, size_t stride, __m256i a, __m256i b) 
     }
 }
 
-__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
-static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
-                          unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+static inline size_t vert_avx512_body(const uint32_t *Q, const size_t *soff, const uint32_t *cp,
+                                      size_t U, unsigned L, size_t npos, int S, int B, int16_t *y,
+                                      size_t stride, const int SG) {
     const __m128i sb = _mm_cvtsi32_si128(B), ss = _mm_cvtsi32_si128(S);
     const __m512i half16 = _mm512_set1_epi32(1 << (S - 1));
     size_t nb = npos / 16, b = 0;
+    if (SG && L == 1) {
+        /* Q15, one phase: with no low rows only two sums per pass would remain, a chain of
+         * dependent vpdpwssd (latency-bound); four blocks per pass give four chains. */
+        for (; b + 4 <= nb; b += 4) {
+            __m512i h0 = _mm512_setzero_si512(), h1 = h0, h2 = h0, h3 = h0;
+            for (size_t u = 0; u < U; u++) {
+                const uint32_t *q = Q + soff[u] + 16 * b;
+                __m512i c0 = BC512(cp + u);
+                h0 = _mm512_dpwssd_epi32(h0, LD512(q), c0);
+                h1 = _mm512_dpwssd_epi32(h1, LD512(q + 16), c0);
+                h2 = _mm512_dpwssd_epi32(h2, LD512(q + 32), c0);
+                h3 = _mm512_dpwssd_epi32(h3, LD512(q + 48), c0);
+            }
+            const __m512i z = _mm512_setzero_si512();
+            store32_i16(y + 16 * b * stride, stride, FIN512(h0, z), FIN512(h1, z));
+            store32_i16(y + 16 * (b + 2) * stride, stride, FIN512(h2, z), FIN512(h3, z));
+        }
+    }
     if (L == 1) {
         for (; b + 2 <= nb; b += 2) {
             __m512i h0 = _mm512_setzero_si512(), h1 = h0, l0 = h0, l1 = h0;
@@ -979,9 +1120,9 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u;
                 __m512i x0 = LD512(q), x1 = LD512(q + 16);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 h1 = _mm512_dpwssd_epi32(h1, x1, BC512(c));
-                l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
+                if (!SG) l1 = _mm512_dpwssd_epi32(l1, x1, BC512(c + U));
             }
             store32_i16(y + 16 * b * stride, stride, FIN512(h0, l0), FIN512(h1, l1));
         }
@@ -994,13 +1135,13 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 __m512i x0 = LD512(q), x1 = LD512(q + 16);
                 __m512i ch = BC512(c), cl = BC512(c + U), dh = BC512(d), dl = BC512(d + U);
                 h0 = _mm512_dpwssd_epi32(h0, x0, ch);
-                l0 = _mm512_dpwssd_epi32(l0, x0, cl);
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, cl);
                 g0 = _mm512_dpwssd_epi32(g0, x0, dh);
-                m0 = _mm512_dpwssd_epi32(m0, x0, dl);
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, dl);
                 h1 = _mm512_dpwssd_epi32(h1, x1, ch);
-                l1 = _mm512_dpwssd_epi32(l1, x1, cl);
+                if (!SG) l1 = _mm512_dpwssd_epi32(l1, x1, cl);
                 g1 = _mm512_dpwssd_epi32(g1, x1, dh);
-                m1 = _mm512_dpwssd_epi32(m1, x1, dl);
+                if (!SG) m1 = _mm512_dpwssd_epi32(m1, x1, dl);
             }
             __m256i e[2] = {FIN512(h0, l0), FIN512(h1, l1)};
             __m256i o[2] = {FIN512(g0, m0), FIN512(g1, m1)};
@@ -1018,9 +1159,9 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                 const uint32_t *q = Q + soff[u] + 16 * b, *c = cp + u, *d = c + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
             }
             __m256i e = FIN512(h0, l0), o = FIN512(g0, m0);
             __m256i lo = _mm256_unpacklo_epi16(e, o), hi = _mm256_unpackhi_epi16(e, o);
@@ -1047,11 +1188,11 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
                                *e = d + 2 * U;
                 __m512i x0 = LD512(q);
                 h0 = _mm512_dpwssd_epi32(h0, x0, BC512(c));
-                l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
+                if (!SG) l0 = _mm512_dpwssd_epi32(l0, x0, BC512(c + U));
                 g0 = _mm512_dpwssd_epi32(g0, x0, BC512(d));
-                m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
+                if (!SG) m0 = _mm512_dpwssd_epi32(m0, x0, BC512(d + U));
                 k0 = _mm512_dpwssd_epi32(k0, x0, BC512(e));
-                n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + U));
+                if (!SG) n0 = _mm512_dpwssd_epi32(n0, x0, BC512(e + U));
             }
             __m512i eo = _mm512_inserti64x4(_mm512_castsi256_si512(FIN512(h0, l0)),
                                             FIN512(g0, m0), 1);
@@ -1071,9 +1212,25 @@ static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t 
         }
     }
     size_t done = b * 16;
-    return done + vert_vnni(Q + done, soff, cp, U, L, npos - done, S, B, y + done * L * stride,
-                            stride);
+    return done + (SG ? vert_vnni_q15 : vert_vnni)(Q + done, soff, cp, U, L, npos - done, S, B,
+                                                   y + done * L * stride, stride);
 }
+
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+static size_t vert_avx512(const uint32_t *Q, const size_t *soff, const uint32_t *cp, size_t U,
+                          unsigned L, size_t npos, int S, int B, int16_t *y, size_t stride) {
+    return vert_avx512_body(Q, soff, cp, U, L, npos, S, B, y, stride, 0);
+}
+
+/* Q15 tables (VDSP_RESAMPLE_PRECISION_Q15): the low rows are zero, so their products are
+ * skipped (half the multiplies). */
+__attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+static size_t vert_avx512_q15(const uint32_t *Q, const size_t *soff, const uint32_t *cp,
+                              size_t U, unsigned L, size_t npos, int S, int B, int16_t *y,
+                              size_t stride) {
+    return vert_avx512_body(Q, soff, cp, U, L, npos, S, B, y, stride, 1);
+}
+
 #endif
 
 #endif
@@ -1086,54 +1243,78 @@ static size_t vert_none(const uint32_t *Q, const size_t *soff, const uint32_t *c
     return 0;
 }
 
-static vert_fn pick_vert(void) {
+static vert_fn pick_vert(int q15) {
 #ifdef VDSP_I16_SIMD
 #ifdef VDSP_I16_AVX512
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
-        return vert_avx512;
+        return q15 ? vert_avx512_q15 : vert_avx512;
 #endif
-    if (__builtin_cpu_supports("avx2")) return vert_avx2;
+    if (__builtin_cpu_supports("avx2")) return q15 ? vert_avx2_q15 : vert_avx2;
 #endif
+    (void)q15;
     return NULL;
 }
 
-/* Use kernel f, laying out the coefficient pairs as it reads them. */
-static void set_kernel(vdsp_resampler *r, vert_fn f) {
-    size_t rep = 8, T = r->taps, U = r->npairs;
+/* Coefficient pairs as kernel f reads them: each repeated 8 times for the AVX2 kernel (a
+ * vector operand), once for AVX-512 (embedded broadcasts); none for the portable kernel. */
+static size_t pairs_rep(vert_fn f) {
 #ifdef VDSP_I16_AVX512
-    if (f == vert_avx512) rep = 1;
+    if (f == vert_avx512 || f == vert_avx512_q15) return 1;
 #endif
-    for (unsigned p = 0; p < r->L; p++) {
+    return f == vert_none ? 0 : 8;
+}
+
+static void fill_pairs_rows(const int16_t *coef16, unsigned L, size_t T, size_t pair0, size_t U,
+                            size_t rep, uint32_t *dst) {
+    for (unsigned p = 0; p < L; p++) {
         for (size_t half = 0; half < 2; half++) {  /* hi row, lo row */
-            const int16_t *c = r->coef16 + (size_t)p * 2 * T + half * T + 2 * r->pair0;
-            uint32_t *d = r->coef_pairs + ((size_t)p * 2 + half) * U * rep;
+            const int16_t *c = coef16 + (size_t)p * 2 * T + half * T + 2 * pair0;
+            uint32_t *d = dst + ((size_t)p * 2 + half) * U * rep;
             for (size_t u = 0; u < U; u++)
                 for (size_t v = 0; v < rep; v++)
                     d[u * rep + v] =
                         (uint32_t)(uint16_t)c[2 * u] | (uint32_t)(uint16_t)c[2 * u + 1] << 16;
         }
     }
+}
+
+static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst) {
+    fill_pairs_rows(d->coef16, d->L, d->taps, d->pair0, d->npairs, rep, dst);
+}
+
+/* Use kernel f on this resampler only: the design (possibly shared) is never written; a
+ * kernel whose table layout differs from the design's gets a private copy. */
+static int set_kernel(vdsp_resampler *r, vert_fn f) {
+    size_t rep = pairs_rep(f), cur = pairs_rep(r->vert);
+    if (rep && rep != cur) {
+        resampler_alloc *a = (resampler_alloc *)r;
+        void *base = NULL;
+        uint32_t *p = aligned_calloc((size_t)r->L * 2 * r->npairs * rep * sizeof(uint32_t), &base);
+        if (!p) return 0;
+        fill_pairs_rows(r->coef16, r->L, r->taps, r->pair0, r->npairs, rep, p);
+        free(a->own_pairs_base);
+        a->own_pairs_base = base;
+        r->coef_pairs = p;
+    }
     r->vert = f;
+    return 1;
 }
 
 int vdsp_resampler_use_kernel(vdsp_resampler *r, int level) {
     if (!r || !r->int_path) return 0;
     switch (level) {
     case 0:
-        set_kernel(r, vert_none);
-        return 1;
+        return set_kernel(r, vert_none);
 #ifdef VDSP_I16_SIMD
     case 1:
         if (!__builtin_cpu_supports("avx2")) return 0;
-        set_kernel(r, vert_avx2);
-        return 1;
+        return set_kernel(r, r->q15 ? vert_avx2_q15 : vert_avx2);
 #endif
 #ifdef VDSP_I16_AVX512
     case 2:
-        if (pick_vert() != vert_avx512) return 0;
-        set_kernel(r, vert_avx512);
-        return 1;
+        if (pick_vert(0) != vert_avx512) return 0;
+        return set_kernel(r, r->q15 ? vert_avx512_q15 : vert_avx512);
 #endif
     default:
         return 0;
@@ -1339,7 +1520,7 @@ static int process(vdsp_resampler *r, const void *in, size_t n_in, kind_t kind, 
     size_t done = 0, esize = kind == KIND_I16 ? sizeof(int16_t) : sizeof(float);
     const unsigned char *src = in;
     while (n_in) {
-        size_t m = n_in < BLOCK ? n_in : BLOCK;
+        size_t m = n_in < r->block ? n_in : r->block;
         append(r, src, kind, m);
         src += m * esize * (size_t)r->channels;
         n_in -= m;
@@ -1360,6 +1541,23 @@ int vdsp_resampler_process_i16(vdsp_resampler *r, const int16_t *in, size_t n_in
     return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
 }
 
+size_t vdsp_resampler_scratch_bytes(const vdsp_resampler *r) {
+    if (!r || !r->int_path) return 0;
+    return (size_t)(r->M > 1 ? 2 * r->M : 1) * r->pair_stride * sizeof(uint32_t);
+}
+
+int vdsp_resampler_process_i16_scratch(vdsp_resampler *r, const int16_t *in, size_t n_in,
+                                       int16_t *out, size_t out_capacity, size_t *n_out,
+                                       void *scratch) {
+    if (!r || !scratch) return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+    /* borrowed for this call only: the pairs never outlive a call */
+    uint32_t *own = r->pairs;
+    r->pairs = scratch;
+    int st = process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+    r->pairs = own;
+    return st;
+}
+
 int vdsp_resampler_process_f32(vdsp_resampler *r, const float *in, size_t n_in, float *out,
                                size_t out_capacity, size_t *n_out) {
     return process(r, in, n_in, KIND_F32, out, out_capacity, n_out);
@@ -1376,7 +1574,7 @@ static int flush(vdsp_resampler *r, kind_t kind, void *out, size_t out_capacity,
     size_t done = 0;
     while (done < total) {
         /* append silence, then compute the outputs whose taps it completes */
-        size_t room = r->cap - GROUP - r->wr, m = room < BLOCK ? room : BLOCK;
+        size_t room = r->cap - GROUP - r->wr, m = room < r->block ? room : r->block;
         for (int ch = 0; ch < r->channels; ch++) {
             if (r->mode == KIND_I16)
                 memset(r->hist16 + (size_t)ch * r->cap + r->wr, 0, m * sizeof(int16_t));
@@ -1415,4 +1613,28 @@ int vdsp_resampler_flush_i16(vdsp_resampler *r, int16_t *out, size_t out_capacit
 int vdsp_resampler_flush_f32(vdsp_resampler *r, float *out, size_t out_capacity,
                              size_t *n_out) {
     return flush(r, KIND_F32, out, out_capacity, n_out);
+}
+
+void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in, int own_scratch) {
+    if (!r) return;
+    if (stage == 0) {
+        vdsp_prefetch_span(r, sizeof *r, 1);
+        return;
+    }
+    size_t m = n_in < r->block ? n_in : r->block;
+    if (r->mode == KIND_I16) {
+        vdsp_prefetch_span(r->hist16, (r->wr + m) * sizeof(int16_t), 1);
+        if (r->int_path && own_scratch) {
+            /* the pair streams (and, M > 1, the contiguous pairs they are dealt from) */
+            size_t n = m / r->M + r->taps / r->M + 2;
+            for (unsigned s = 0; s < r->M; s++)
+                vdsp_prefetch_span(r->pairs + (size_t)s * r->pair_stride, n * sizeof(uint32_t), 1);
+            if (r->M > 1)
+                vdsp_prefetch_span(r->pairs + (size_t)r->M * r->pair_stride,
+                                   (size_t)r->M * n * sizeof(uint32_t), 1);
+        }
+        if (r->int_path) vdsp_prefetch_span(r->pair_off, r->npairs * sizeof(size_t), 0);
+    } else {
+        vdsp_prefetch_span(r->hist, (r->wr + m) * sizeof(float), 1);
+    }
 }

@@ -6,6 +6,7 @@
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
 #include "vad_core.h"
+#include "group.h"
 
 #define ONSET_MS 40            /* consecutive raw speech that opens a segment */
 #define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
@@ -517,4 +518,8 @@ int vdsp_turn_inspect(const vdsp_turn *tt, int *vad_raw, int *agent_audible,
 void vdsp_turn_destroy(vdsp_turn *tt)
 {
     free(tt);
+}
+
+void vdsp_turn_prefetch(const vdsp_turn *t) {
+    if (t) vdsp_prefetch_span(t, sizeof *t, 1);
 }

@@ -64,10 +64,41 @@ def test_uplink_equals_its_parts(speech8k, model_codec):
     codes = voicedsp.ulaw_encode(speech8k)
     out = b"".join(b.uplink(f)[0] for f in frames_of(codes, 160))
     n = len(codes) // 160 * 160
-    ref_pcm = voicedsp.Resampler(8000, 16000, quality="telephony").process(voicedsp.ulaw_decode(codes[:n]))
+    # G.711 callers: the bridge resamples with one int16 coefficient per tap (precision q15)
+    ref_pcm = voicedsp.Resampler(8000, 16000, quality="telephony", precision="q15").process(
+        voicedsp.ulaw_decode(codes[:n]))
     expected = ref_pcm if model_codec == "pcm16" else voicedsp.alaw_encode(ref_pcm)
     assert out == expected
     assert b.stats["frames_in"] == n // 160
+
+
+def test_pcm16_callers_keep_full_precision(speech8k):
+    b = voicedsp.MediaBridge("pcm16", 8000, "pcm16", 16000, 24000)
+    pcm = speech8k.tobytes()
+    n = len(speech8k) // 160 * 160
+    out = b"".join(b.uplink(pcm[2 * i:2 * i + 320])[0] for i in range(0, n, 160))
+    assert out == voicedsp.Resampler(8000, 16000, quality="telephony").process(pcm[:2 * n])
+
+
+def test_g711_precision_costs_far_less_than_g711_itself(speech8k):
+    """What q15 coefficients change is tiny next to the mu-law quantization every G.711
+    sample already carries: measured on the bridge's own path, both directions."""
+    x = speech8k[: len(speech8k) // 160 * 160]
+    codes = voicedsp.ulaw_encode(x)
+    decoded = np.frombuffer(voicedsp.ulaw_decode(codes), np.int16).astype(float)
+    g711_noise = np.sum((decoded - x) ** 2)
+    for rin, rout, sig in [(8000, 16000, decoded), (24000, 8000, decoded)]:
+        pcm = sig.astype(np.int16).tobytes()
+        full = np.frombuffer(voicedsp.Resampler(rin, rout, quality="telephony").process(pcm),
+                             np.int16).astype(float)
+        q15 = np.frombuffer(voicedsp.Resampler(rin, rout, quality="telephony",
+                                               precision="q15").process(pcm),
+                            np.int16).astype(float)
+        diff = np.sum((q15 - full) ** 2)
+        assert 0 < diff                                  # the option does change something
+        assert np.max(np.abs(q15 - full)) <= 3           # a few LSB at most
+        # at least 40 dB under mu-law's own noise, relative to the same amount of signal
+        assert 10 * np.log10(g711_noise / len(x) / (diff / len(full))) > 40
 
 
 def test_every_uplink_frame_is_exactly_one_frame_of_model_audio():
@@ -110,7 +141,8 @@ def test_downlink_plays_the_resampled_model_audio_then_silence():
     # bursty pushes of odd sizes, faster than real time
     for chunk in np.array_split(agent, [1234, 1240, 7000, 11111]):
         b.push_model_audio(chunk.tobytes(), item_id="r1")
-    expected = voicedsp.Resampler(24000, 8000, quality="telephony").process(agent.tobytes())
+    expected = voicedsp.Resampler(24000, 8000, quality="telephony",
+                                  precision="q15").process(agent.tobytes())
     played = b"".join(b.downlink() for _ in range(30))
     assert played[:len(expected) // 2] == voicedsp.ulaw_encode(expected)
     assert set(played[len(expected) // 2:]) == {0xFF}          # mu-law silence after

@@ -29,6 +29,36 @@ cdef int codec_id(str name, str what) except -1:
                                    f"{', '.join(CODECS)}") from None
 
 
+cdef class _ResampleDesign:
+    """An immutable resampler filter design shared by every bridge of one rate pair."""
+
+    cdef vdsp_resample_design *d
+
+    def __dealloc__(self):
+        vdsp_resample_design_destroy(self.d)
+
+
+# (in rate, out rate, precision) -> _ResampleDesign of the telephony quality the bridge uses. One per
+# process: every MediaBridge of a rate pair reads the same tables (in memory and in the caches
+# once, not once per call); each bridge keeps a reference to the designs it reads, so a
+# design outlives its bridges. Designs are never written after create, so bridges on
+# different threads share them safely.
+cdef dict _DESIGNS = {}
+
+
+cdef _ResampleDesign shared_design(int in_rate_hz, int out_rate_hz, int precision):
+    """The cached design, or None if the rates are not supported (the bridge then reports)."""
+    key = (in_rate_hz, out_rate_hz, precision)
+    cdef _ResampleDesign d = _DESIGNS.get(key)
+    if d is None:
+        d = _ResampleDesign.__new__(_ResampleDesign)
+        if vdsp_resample_design_create(&d.d, in_rate_hz, out_rate_hz,
+                                       VDSP_RESAMPLE_TELEPHONY, precision) != 0:
+            return None
+        _DESIGNS[key] = d
+    return d
+
+
 cdef class MediaBridge:
     """One call's media path: caller codec <-> model codec, turn-taking, playout clock."""
 
@@ -46,6 +76,7 @@ cdef class MediaBridge:
     cdef list _taps_up, _taps_down
     cdef object _rec_up, _rec_down
     cdef vdsp_bridge_event ev[VDSP_BRIDGE_MAX_EVENTS]
+    cdef _ResampleDesign _up_design, _down_design   # read by the C bridge: kept alive here
 
     def __cinit__(self, str caller_codec="g711_ulaw", int caller_rate_hz=8000,
                   str model_codec="pcm16", int model_input_rate_hz=16000,
@@ -65,6 +96,12 @@ cdef class MediaBridge:
         cfg.max_queue_ms = max_queue_ms
         cfg.opus_bitrate = opus_bitrate
         cfg.opus_complexity = opus_complexity
+        cdef int precision = vdsp_bridge_resample_precision(&cfg)
+        self._up_design = shared_design(caller_rate_hz, model_input_rate_hz, precision)
+        self._down_design = shared_design(model_output_rate_hz, caller_rate_hz, precision)
+        if self._up_design is not None and self._down_design is not None:
+            cfg.up_design = self._up_design.d
+            cfg.down_design = self._down_design.d
         if caller_codec.startswith("g711") and caller_rate_hz != 8000:
             raise InvalidArgumentError(f"caller_rate_hz: G.711 callers are 8000 Hz, got "
                                        f"{caller_rate_hz}")
@@ -550,10 +587,8 @@ cdef class BridgeGroup:
             self.chunk_ptr[i] = <const uint8_t *>PyBytes_AS_STRING(c)
             self.chunk_len[i] = PyBytes_GET_SIZE(c)
         with nogil:
-            for i in range(self.k):
-                self.status[i] = vdsp_bridge_push_model(self.arr[i], self.chunk_ptr[i],
-                                                        self.chunk_len[i], self.chunk_item[i]) \
-                    if self.chunk_ptr[i] != NULL else 0
+            vdsp_bridge_push_model_group(self.arr, self.k, self.chunk_ptr, self.chunk_len,
+                                         self.chunk_item, self.status)
         self._collect_errors("push_model_audio")
 
     cdef _collect_errors(self, str what):

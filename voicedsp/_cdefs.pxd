@@ -93,6 +93,8 @@ cdef extern from "voicedsp/resample.h" nogil:
         VDSP_RESAMPLE_TELEPHONY
         VDSP_RESAMPLE_ALIAS_FREE
         VDSP_RESAMPLE_MAX_CHANNELS
+        VDSP_RESAMPLE_PRECISION_FULL
+        VDSP_RESAMPLE_PRECISION_Q15
     ctypedef struct vdsp_resampler:
         pass
     size_t VDSP_RESAMPLE_MAX_CALL
@@ -113,6 +115,17 @@ cdef extern from "voicedsp/resample.h" nogil:
     int vdsp_resampler_latency(const vdsp_resampler *r)
     int vdsp_resampler_taps(const vdsp_resampler *r)
     int vdsp_resampler_rate_supported(int rate_hz)
+    ctypedef struct vdsp_resample_design:
+        pass
+    int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz,
+                                    int out_rate_hz, int quality, int precision)
+    void vdsp_resample_design_destroy(vdsp_resample_design *d)
+    int vdsp_resample_design_latency(const vdsp_resample_design *d)
+    int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz,
+                                     int out_rate_hz, int quality, int precision)
+    size_t vdsp_resample_design_bytes(const vdsp_resample_design *d)
+    int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
+                                          int channels, size_t block_frames)
 
 
 cdef extern from "voicedsp/vad.h" nogil:
@@ -189,6 +202,8 @@ cdef extern from "voicedsp/bridge.h" nogil:
         int max_queue_ms
         int opus_bitrate
         int opus_complexity
+        const vdsp_resample_design *up_design
+        const vdsp_resample_design *down_design
     ctypedef struct vdsp_bridge_event:
         int type
         double t_ms
@@ -211,6 +226,7 @@ cdef extern from "voicedsp/bridge.h" nogil:
         uint64_t dropped_samples
     ctypedef struct vdsp_bridge:
         pass
+    int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg)
     void vdsp_bridge_config_default(vdsp_bridge_config *cfg)
     int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out)
     void vdsp_bridge_destroy(vdsp_bridge *b)
@@ -237,6 +253,9 @@ cdef extern from "voicedsp/bridge.h" nogil:
     const int16_t *vdsp_bridge_last_uplink_pcm(const vdsp_bridge *b, size_t *n)
     const int16_t *vdsp_bridge_last_downlink_pcm(const vdsp_bridge *b, size_t *n)
     void vdsp_bridge_reset(vdsp_bridge *b)
+    int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                     const uint8_t *const *audio, const size_t *bytes,
+                                     const uint32_t *items, int *status)
     int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t *uplink,
                                size_t in_stride, const size_t *in_bytes, uint8_t *model_out,
                                size_t model_stride, size_t *model_bytes, uint8_t *caller_out,

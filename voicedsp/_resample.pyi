@@ -62,6 +62,7 @@ class Resampler:
     out_rate_hz: int
     channels: int
     quality: str
+    precision: str
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class Resampler:
         quality: Literal["telephony", "alias_free"] = "alias_free",
         dtype: Union[str, type, np.dtype] = "int16",
         channels: int = 1,
+        precision: Literal["full", "q15"] = "full",
     ) -> None: ...
     @property
     def dtype(self) -> str:

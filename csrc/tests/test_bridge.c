@@ -96,18 +96,53 @@ static void test_queue_limit(void) {
     CHECK(vdsp_bridge_create(&cfg, &b) == VDSP_ERR_UNSUPPORTED_RATE, "rate");
 }
 
+/* The group bridges share one design per direction and take their model audio through
+ * push_model_group (some entries empty); the solo ones make their own designs and take it
+ * one push at a time: the outputs must be identical. */
 static void test_group_equals_single(void) {
-    enum { K = 4, T = 80 };
+    enum { K = 7, T = 80 };
     vdsp_bridge *solo[K], *grp[K];
+    vdsp_bridge_config cfg;
+    vdsp_bridge_config_default(&cfg);
+    cfg.caller_codec = VDSP_CODEC_G711_ALAW;
+    int prec = vdsp_bridge_resample_precision(&cfg);
+    CHECK(prec == VDSP_RESAMPLE_PRECISION_Q15, "G.711 calls resample in Q15");
+    vdsp_resample_design *up_d, *down_d, *wrong;
+    CHECK(vdsp_resample_design_create(&up_d, 8000, 16000, VDSP_RESAMPLE_TELEPHONY, prec) ==
+              VDSP_OK, "design");
+    CHECK(vdsp_resample_design_create(&down_d, 24000, 8000, VDSP_RESAMPLE_TELEPHONY, prec) ==
+              VDSP_OK, "design");
+    CHECK(vdsp_resample_design_create(&wrong, 24000, 8000, VDSP_RESAMPLE_TELEPHONY,
+                                      VDSP_RESAMPLE_PRECISION_FULL) == VDSP_OK, "design");
+    vdsp_bridge *bad = NULL;
+    cfg.up_design = down_d;  /* wrong rates */
+    CHECK(vdsp_bridge_create(&cfg, &bad) == VDSP_ERR_INVALID_ARGUMENT && !bad, "wrong design");
+    cfg.up_design = up_d;
+    cfg.down_design = wrong;  /* wrong precision */
+    CHECK(vdsp_bridge_create(&cfg, &bad) == VDSP_ERR_INVALID_ARGUMENT && !bad, "wrong design");
+    cfg.down_design = down_d;
+    static int16_t agent[K][4800];
+    const uint8_t *ptr[K];
+    size_t len[K];
+    uint32_t item[K];
+    int pst[K];
     for (int i = 0; i < K; i++) {
         solo[i] = make(VDSP_CODEC_G711_ALAW, 8000, VDSP_CODEC_PCM16);
-        grp[i] = make(VDSP_CODEC_G711_ALAW, 8000, VDSP_CODEC_PCM16);
-        int16_t agent[4800];
-        sine(agent, 4800, 200.0 + 50 * i, 24000, 5000);
-        vdsp_bridge_push_model(solo[i], (const uint8_t *)agent, sizeof agent, 1);
-        vdsp_bridge_push_model(grp[i], (const uint8_t *)agent, sizeof agent, 1);
+        CHECK(vdsp_bridge_create(&cfg, &grp[i]) == VDSP_OK, "create with designs");
+        sine(agent[i], 4800, 200.0 + 50 * i, 24000, 5000);
+        ptr[i] = i == 2 ? NULL : (const uint8_t *)agent[i];
+        len[i] = i == 5 ? 3 : sizeof agent[i];  /* odd PCM16 size: refused */
+        item[i] = 1;
+        if (ptr[i] && i != 5)
+            vdsp_bridge_push_model(solo[i], (const uint8_t *)agent[i], sizeof agent[i], 1);
     }
-    uint8_t up[K * 160], mo[K * 640], co[K * 160], m1[640], c1[160];
+    CHECK(vdsp_bridge_push_model_group(grp, K, ptr, len, item, pst) == VDSP_OK, "group push");
+    for (int i = 0; i < K; i++)
+        CHECK(pst[i] == (i == 5 ? VDSP_ERR_INVALID_ARGUMENT : VDSP_OK), "group push status %d", i);
+    CHECK(vdsp_bridge_push_model_group(grp, K, NULL, len, item, pst) == VDSP_ERR_INVALID_ARGUMENT,
+          "group push NULL");
+    static uint8_t up[K * 160], mo[K * 640], co[K * 160];
+    uint8_t m1[640], c1[160];
     size_t mb[K], cb[K], ne, got, ne1;
     int status[K];
     vdsp_bridge_event ev[K * VDSP_BRIDGE_MAX_EVENTS], ev1[VDSP_BRIDGE_MAX_EVENTS];
@@ -139,6 +174,9 @@ static void test_group_equals_single(void) {
         vdsp_bridge_destroy(solo[i]);
         vdsp_bridge_destroy(grp[i]);
     }
+    vdsp_resample_design_destroy(up_d);
+    vdsp_resample_design_destroy(down_d);
+    vdsp_resample_design_destroy(wrong);
 }
 
 static void test_opus_caller(void) {

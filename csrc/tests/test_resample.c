@@ -85,6 +85,44 @@ static size_t run_chunked(vdsp_resampler *r, int f32, size_t n, void *out, int i
     return done + got;
 }
 
+static void test_design_errors(void) {
+    vdsp_resample_design *d = (vdsp_resample_design *)&d;
+    vdsp_resampler *r = (vdsp_resampler *)&r;
+    CHECK(vdsp_resample_design_create(NULL, 8000, 16000, 0, 0) == VDSP_ERR_INVALID_ARGUMENT,
+          "design NULL");
+    CHECK(vdsp_resample_design_create(&d, 8000, 16000, 0, 2) == VDSP_ERR_INVALID_ARGUMENT && !d,
+          "bad precision");
+    CHECK(vdsp_resample_design_create(&d, 8000, 16000, 5, 0) == VDSP_ERR_INVALID_ARGUMENT,
+          "bad quality");
+    CHECK(vdsp_resample_design_create(&d, 8001, 16000, 0, 0) == VDSP_ERR_UNSUPPORTED_RATE,
+          "bad rate");
+    CHECK(vdsp_resample_design_create(&d, 24000, 8000, 0, 1) == VDSP_OK && d, "design");
+    CHECK(vdsp_resample_design_matches(d, 24000, 8000, 0, 1) &&
+          !vdsp_resample_design_matches(d, 24000, 8000, 0, 0) &&
+          !vdsp_resample_design_matches(d, 8000, 24000, 0, 1) &&
+          !vdsp_resample_design_matches(NULL, 24000, 8000, 0, 1), "matches");
+    CHECK(vdsp_resample_design_bytes(d) > 0 && vdsp_resample_design_latency(d) > 0, "info");
+    CHECK(vdsp_resampler_create_from_design(&r, NULL, 1, 0) == VDSP_ERR_INVALID_ARGUMENT && !r,
+          "from NULL design");
+    CHECK(vdsp_resampler_create_from_design(&r, d, 0, 0) == VDSP_ERR_INVALID_ARGUMENT, "channels");
+    CHECK(vdsp_resampler_create_from_design(&r, d, 1, VDSP_RESAMPLE_MAX_BLOCK + 1) ==
+              VDSP_ERR_INVALID_ARGUMENT, "block");
+    /* two resamplers on one design, one with a 1-frame block: independent, identical */
+    vdsp_resampler *r2;
+    CHECK(vdsp_resampler_create_from_design(&r, d, 1, 0) == VDSP_OK, "from design");
+    CHECK(vdsp_resampler_create_from_design(&r2, d, 1, 1) == VDSP_OK, "from design, block 1");
+    CHECK(vdsp_resampler_latency(r) == vdsp_resample_design_latency(d), "latency");
+    size_t n1 = 0, n2 = 0;
+    CHECK(vdsp_resampler_process_i16(r, in16, 4800, ref16, NOUT, &n1) == VDSP_OK, "process");
+    CHECK(vdsp_resampler_process_i16(r2, in16, 4800, got16, NOUT, &n2) == VDSP_OK, "process");
+    CHECK(n1 == 1600 && n2 == n1 && memcmp(ref16, got16, n1 * sizeof(int16_t)) == 0,
+          "block 1 differs from the default block");
+    vdsp_resampler_destroy(r);
+    vdsp_resampler_destroy(r2);
+    vdsp_resample_design_destroy(d);
+    vdsp_resample_design_destroy(NULL);
+}
+
 static void test_errors(void) {
     vdsp_resampler *r = (vdsp_resampler *)&r;
     CHECK(vdsp_resampler_create(NULL, 8000, 16000, 0, 1) == VDSP_ERR_INVALID_ARGUMENT, "NULL");
@@ -285,9 +323,20 @@ static void test_int_kernels(void) {
             if (fi % fo != 0 && fo % fi != 0) continue;
             for (int channels = 1; channels <= 2; channels++) {
                 size_t n = (size_t)NIN * (size_t)fi / 48000;
+                /* each precision: the C kernel with the default block (FULL: the classic
+                 * create), then the vector kernels on resamplers made from one shared design
+                 * with other block sizes: all must give the same bits */
+                for (int prec = 0; prec <= 1; prec++) {
+                vdsp_resample_design *d = NULL;
+                CHECK(vdsp_resample_design_create(&d, fi, fo, 0, prec) == VDSP_OK, "design");
                 for (int level = 0; level <= 2; level++) {
                     vdsp_resampler *r;
-                    CHECK(vdsp_resampler_create(&r, fi, fo, 0, channels) == VDSP_OK, "create");
+                    size_t block = level == 0 ? 0 : level == 1 ? 37 : 160;
+                    if (level == 0 && prec == 0)
+                        CHECK(vdsp_resampler_create(&r, fi, fo, 0, channels) == VDSP_OK, "create");
+                    else
+                        CHECK(vdsp_resampler_create_from_design(&r, d, channels, block) == VDSP_OK,
+                              "create from design");
                     if (!vdsp_resampler_use_kernel(r, level)) {
                         /* no such kernel here (level 0: no integer path in this build/CPU) */
                         vdsp_resampler_destroy(r);
@@ -311,9 +360,11 @@ static void test_int_kernels(void) {
                     done += got;
                     if (level > 0)
                         CHECK(memcmp(ref16, got16, done * channels * sizeof(int16_t)) == 0,
-                              "%d->%d x%d: kernel %d differs from the C kernel", fi, fo,
-                              channels, level);
+                              "%d->%d x%d precision %d: kernel %d (block %zu) differs from the "
+                              "C kernel", fi, fo, channels, prec, level, block);
                     vdsp_resampler_destroy(r);
+                }
+                vdsp_resample_design_destroy(d);
                 }
             }
             /* full scale: random signs, then a square wave (its overshoot saturates);
@@ -389,6 +440,7 @@ int main(void) {
     in16[100] = 32767;
     in16[101] = -32768;
     test_errors();
+    test_design_errors();
     test_pairs();
     test_reset_and_channels();
     test_signal();

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "voicedsp/resample.h"
 #include "voicedsp/turn.h"
 
 #ifdef __cplusplus
@@ -53,6 +54,15 @@ typedef struct {
     int max_queue_ms;          /* playout queue capacity, 1000..600000 (default 120000) */
     int opus_bitrate;          /* bps for the Opus encoders the bridge runs, or -1000 (auto) */
     int opus_complexity;       /* 0..10 (default 5) */
+    /* Optional shared resampler designs (NULL: the bridge makes its own). A server running
+     * many bridges of one configuration creates each design once (vdsp_resample_design_create
+     * with VDSP_RESAMPLE_TELEPHONY) and passes it to all of them, so the filter tables are in
+     * memory once instead of once per call. A design given here must be of the right rates
+     * (up: caller_rate_hz -> model_input_rate_hz; down: model_output_rate_hz ->
+     * caller_rate_hz), quality VDSP_RESAMPLE_TELEPHONY and the precision
+     * vdsp_bridge_resample_precision(cfg) gives, and must outlive the bridge. */
+    const vdsp_resample_design *up_design;
+    const vdsp_resample_design *down_design;
 } vdsp_bridge_config;
 
 /* Defaults: G.711 mu-law 8 kHz caller, PCM16 16 kHz in / 24 kHz out model, 20 ms frames. */
@@ -85,9 +95,15 @@ typedef struct {
 
 typedef struct vdsp_bridge vdsp_bridge;
 
+/* The coefficient precision of the bridge's resamplers for cfg (in):
+ * VDSP_RESAMPLE_PRECISION_Q15 for G.711 callers (their own quantization noise, about -38 dB,
+ * is far above what one int16 per tap adds: about -76 dBc), VDSP_RESAMPLE_PRECISION_FULL
+ * otherwise. */
+int vdsp_bridge_resample_precision(const vdsp_bridge_config *cfg);
+
 /* Create. cfg (in); out (out): the bridge, or NULL on error.
  * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (unknown codec, bad frame_ms or knob values,
- * G.711 caller not at 8000 Hz, NULL); VDSP_ERR_UNSUPPORTED_RATE; VDSP_ERR_BAD_FRAME_SIZE
+ * G.711 caller not at 8000 Hz, a design of the wrong rates or quality, NULL); VDSP_ERR_UNSUPPORTED_RATE; VDSP_ERR_BAD_FRAME_SIZE
  * (frame_ms an Opus side cannot use); VDSP_ERR_NO_MEMORY; VDSP_ERR_CODEC. */
 int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out);
 
@@ -168,6 +184,15 @@ int vdsp_bridge_tick_group(vdsp_bridge *const *bridges, size_t k, const uint8_t 
                            size_t caller_stride, size_t *caller_bytes,
                            vdsp_bridge_event *events, uint32_t *event_bridge,
                            size_t events_capacity, size_t *n_events, int *status);
+
+/* Push model audio into k bridges in one call: for each i with audio[i] != NULL,
+ * status[i] = vdsp_bridge_push_model(bridges[i], audio[i], bytes[i], items[i]); entries with
+ * audio[i] == NULL are skipped (status 0). The same results as k separate calls; faster for
+ * thousands of bridges (their state is fetched from memory ahead of use).
+ * Returns VDSP_OK, or VDSP_ERR_INVALID_ARGUMENT (a NULL array: nothing done). */
+int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
+                                 const uint8_t *const *audio, const size_t *bytes,
+                                 const uint32_t *items, int *status);
 
 #ifdef __cplusplus
 }

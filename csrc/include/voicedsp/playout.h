@@ -29,7 +29,7 @@ typedef struct vdsp_playout vdsp_playout;
 #define VDSP_PLAYOUT_NO_ITEM 0u
 
 /* Create a queue handing out frames of `frame_samples` (1..48000) that holds at most
- * `capacity_samples` (>= frame_samples) of audio. The storage starts at 8192 samples and
+ * `capacity_samples` (>= frame_samples) of audio. The storage starts at 2048 samples and
  * doubles when a push needs more, up to that capacity (push may allocate; pop never does). *out receives the object (NULL on error).
  * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT or VDSP_ERR_NO_MEMORY. */
 int vdsp_playout_create(vdsp_playout **out, size_t frame_samples, size_t capacity_samples);
@@ -41,6 +41,14 @@ void vdsp_playout_destroy(vdsp_playout *p);
  * the capacity, nothing is appended and VDSP_ERR_BUFFER_TOO_SMALL is returned; if growing the
  * storage fails, VDSP_ERR_NO_MEMORY (nothing appended either). n == 0 is a no-op. */
 int vdsp_playout_push(vdsp_playout *p, const int16_t *pcm, size_t n, uint32_t item);
+
+/* Zero-copy push: where the next n samples would go if they fit the current storage
+ * contiguously (no growth, no wrap), or NULL (then use vdsp_playout_push). Write up to n
+ * samples there, then vdsp_playout_commit(p, m, item) with the number m written (m <= n):
+ * the same as vdsp_playout_push of those m samples. Nothing is queued until the commit.
+ * Commit returns VDSP_OK, or VDSP_ERR_INVALID_ARGUMENT (item 0, m more than fits). */
+int16_t *vdsp_playout_tail_span(vdsp_playout *p, size_t n);
+int vdsp_playout_commit(vdsp_playout *p, size_t m, uint32_t item);
 
 /* Hand out the next frame: frame_samples samples of queued audio, padded with silence when the
  * queue runs short (or entirely silence while paused or empty). Returns the number of real

@@ -30,7 +30,8 @@
  *
  * Memory: everything is allocated by create (filter tables and history: a few kB for pairs of
  * 8/16/24/48 kHz, up to ~170 kB for 11025 <-> 32000 Hz, whose ratio has 1280 phases; create
- * then takes < 0.1 ms, respectively up to ~20 ms); process, flush and reset never allocate. No global mutable state:
+ * then takes < 0.1 ms, respectively up to ~20 ms); process, flush and reset never allocate.
+ * The tables can be shared between resamplers (vdsp_resample_design_*, below). No global mutable state:
  * different objects may be used from different threads at the same time; one object must not
  * be used from two threads at once.
  */
@@ -77,6 +78,74 @@ int vdsp_resampler_create(vdsp_resampler **out, int in_rate_hz, int out_rate_hz,
 
 /* Free a resampler. NULL is allowed and does nothing. */
 void vdsp_resampler_destroy(vdsp_resampler *r);
+
+/* A filter design: the tables of one (in rate, out rate, quality), shared by any number of
+ * resamplers. vdsp_resampler_create computes a private one per object; a program that runs
+ * many resamplers of the same pair (a media server: two per call) creates the design once
+ * and makes each resampler from it, so the tables sit in memory (and in the caches) once.
+ * A design is immutable once created: resamplers on any threads may read it at the same time
+ * with no locking. It is owned by its creator, who must keep it alive until every resampler
+ * made from it is destroyed (the C core keeps no reference count and no global cache). */
+typedef struct vdsp_resample_design vdsp_resample_design;
+
+/* Coefficient precision of the integer path (int16 calls of integer ratios; the `precision`
+ * argument of vdsp_resample_design_create). Float calls, and pairs without the integer path,
+ * use the float taps whatever the precision. */
+enum {
+    /* Each tap as two int16 (22-25 significant bits): the float filter within 0.02 LSB,
+     * images/aliases <= -94.5 dBc. What vdsp_resampler_create uses. */
+    VDSP_RESAMPLE_PRECISION_FULL = 0,
+    /* One int16 per tap (15 fractional bits): half the multiplies of FULL. The coefficient
+     * rounding lifts images/aliases to about -76 dBc (8->16 and 24->8 kHz, measured with
+     * benchmarks/bench_bridge_precision.py) and moves outputs by up to a few LSB (3 on
+     * speech, an error 78 dB under the signal); still far below G.711's own quantization
+     * noise (about -37 dB relative to the signal), which is what the MediaBridge uses it for
+     * on G.711 calls. */
+    VDSP_RESAMPLE_PRECISION_Q15 = 1
+};
+
+/* Create a design.
+ *   out          (out) receives the design; set to NULL on failure.
+ *   in_rate_hz, out_rate_hz, quality (in)  as for vdsp_resampler_create.
+ *   precision    (in)  VDSP_RESAMPLE_PRECISION_FULL or VDSP_RESAMPLE_PRECISION_Q15.
+ * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT (out NULL, bad quality or precision),
+ * VDSP_ERR_UNSUPPORTED_RATE, or VDSP_ERR_NO_MEMORY. */
+int vdsp_resample_design_create(vdsp_resample_design **out, int in_rate_hz, int out_rate_hz,
+                                int quality, int precision);
+
+/* Free a design (after every resampler made from it). NULL is allowed and does nothing. */
+void vdsp_resample_design_destroy(vdsp_resample_design *d);
+
+/* Latency of resamplers made from d, in output frames (as vdsp_resampler_latency); 0 if NULL. */
+int vdsp_resample_design_latency(const vdsp_resample_design *d);
+
+/* 1 if d was created with these arguments, 0 otherwise (or d NULL). */
+int vdsp_resample_design_matches(const vdsp_resample_design *d, int in_rate_hz, int out_rate_hz,
+                                 int quality, int precision);
+
+/* Heap bytes the design holds (its tables), for memory accounting; 0 if NULL. */
+size_t vdsp_resample_design_bytes(const vdsp_resample_design *d);
+
+/* Input frames a resampler appends to its history per pass, unless told otherwise; at most
+ * VDSP_RESAMPLE_MAX_BLOCK. Larger inputs are processed in several passes. */
+#define VDSP_RESAMPLE_DEFAULT_BLOCK 512
+#define VDSP_RESAMPLE_MAX_BLOCK 65536
+
+/* Create a resampler that reads the tables of design d (which must outlive it). It behaves
+ * exactly like one from vdsp_resampler_create with the design's arguments (the same output,
+ * bit for bit, for every chunking), and holds only its history and work buffers.
+ *   out           (out) receives the new object; set to NULL on failure.
+ *   d             (in)  the design (only read, never written).
+ *   channels      (in)  1..VDSP_RESAMPLE_MAX_CHANNELS interleaved channels.
+ *   block_frames  (in)  input frames per pass, 1..VDSP_RESAMPLE_MAX_BLOCK, or 0 for
+ *                       VDSP_RESAMPLE_DEFAULT_BLOCK. It sizes the history and work buffers
+ *                       (about 10 bytes per frame per channel, plus the filter length):
+ *                       a caller that always passes n frames needs no more than n. Any call
+ *                       size stays valid and the output does not depend on block_frames.
+ * Returns VDSP_OK, VDSP_ERR_INVALID_ARGUMENT (out or d NULL, bad channels or block_frames),
+ * or VDSP_ERR_NO_MEMORY. */
+int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_design *d,
+                                      int channels, size_t block_frames);
 
 /* Exact number of output frames the next process call with n_in input frames will return
  * (the framing contract above). 0 if r is NULL or n_in exceeds VDSP_RESAMPLE_MAX_CALL. */
