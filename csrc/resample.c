@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "group.h"
+#include "clones.h"
 #include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
@@ -81,21 +82,6 @@
 #define LANES 8
 /* Input positions computed together by the integer-upsampling path. */
 #define GROUP 32
-
-/* Function multiversioning where the toolchain and the C library support it (GCC on x86-64
- * glibc: ifunc); a plain build everywhere else (musl, macOS, MSVC, other CPUs). The clones use
- * the same operations in the same order (no FMA: -std=c99 turns contraction off in GCC), so
- * their results are identical. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    defined(__GLIBC__) && __GNUC__ >= 6 && !defined(VDSP_NO_CLONES)
-#define VDSP_CLONES __attribute__((target_clones("avx2", "default")))
-#define VDSP_CLONES_WIDE __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#define VDSP_HAVE_WIDE 1
-#else
-#define VDSP_CLONES
-#define VDSP_CLONES_WIDE
-#define VDSP_HAVE_WIDE 0
-#endif
 
 static const int SUPPORTED_RATES[] = {8000,  11025, 12000, 16000, 22050,
                                        24000, 32000, 44100, 48000};

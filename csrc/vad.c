@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "voicedsp/vad.h"
+#include "clones.h"
 #include "vad_core.h"
 
 /* Longest decimated frame: 30 ms at 8 kHz. */
@@ -26,19 +27,39 @@ size_t vdsp_vad_frame_samples(int sample_rate_hz, int frame_ms)
     return (size_t)sample_rate_hz / 1000 * (size_t)frame_ms;
 }
 
+/* Both band FIRs over the frame: a = x0 + x1 - x2 - x3, b = x0 - x1 - x2 + x3 (x0 the newest
+ * sample; after decimation by summing `dec` samples). Integer arithmetic, squared without
+ * overflow: |a| < 2^20, so a^2 fits in 64 bits and the sums are exact whatever the order, so
+ * the compiler may vectorise freely and every clone gives the same result. */
+VDSP_CLONES
 void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist,
                         double e[2])
 {
-    int32_t buf[MAX_DEC_SAMPLES + 3];
     uint64_t sa = 0, sb = 0;
     size_t i;
-    buf[0] = hist->h[2];
-    buf[1] = hist->h[1];
-    buf[2] = hist->h[0];
-    if (dec == 1) {
-        for (i = 0; i < n_dec; i++)
-            buf[i + 3] = x[i];
+    if (dec == 1 && n_dec >= 3) {
+        /* the first three outputs reach into the previous frame; the rest read x directly */
+        int32_t w[6] = {hist->h[2], hist->h[1], hist->h[0], x[0], x[1], x[2]};
+        for (i = 0; i < 3; i++) {
+            int32_t a = w[i + 3] + w[i + 2] - w[i + 1] - w[i];
+            int32_t b = w[i + 3] - w[i + 2] - w[i + 1] + w[i];
+            sa += (uint64_t)((int64_t)a * a);
+            sb += (uint64_t)((int64_t)b * b);
+        }
+        for (i = 3; i < n_dec; i++) {
+            int32_t a = (int32_t)x[i] + x[i - 1] - x[i - 2] - x[i - 3];
+            int32_t b = (int32_t)x[i] - x[i - 1] - x[i - 2] + x[i - 3];
+            sa += (uint64_t)((int64_t)a * a);
+            sb += (uint64_t)((int64_t)b * b);
+        }
+        hist->h[0] = x[n_dec - 1];
+        hist->h[1] = x[n_dec - 2];
+        hist->h[2] = x[n_dec - 3];
     } else {
+        int32_t buf[MAX_DEC_SAMPLES + 3];
+        buf[0] = hist->h[2];
+        buf[1] = hist->h[1];
+        buf[2] = hist->h[0];
         for (i = 0; i < n_dec; i++) {
             int32_t s = 0;
             int j;
@@ -46,20 +67,16 @@ void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist 
                 s += x[i * (size_t)dec + (size_t)j];
             buf[i + 3] = s;
         }
+        for (i = 0; i < n_dec; i++) {
+            int32_t a = buf[i + 3] + buf[i + 2] - buf[i + 1] - buf[i];
+            int32_t b = buf[i + 3] - buf[i + 2] - buf[i + 1] + buf[i];
+            sa += (uint64_t)((int64_t)a * a);
+            sb += (uint64_t)((int64_t)b * b);
+        }
+        hist->h[0] = buf[n_dec + 2];
+        hist->h[1] = buf[n_dec + 1];
+        hist->h[2] = buf[n_dec];
     }
-    /* Integer FIRs, squared without overflow: |a| < 2^20, so |a|^2 fits in 64 bits and
-     * the sums are exact whatever the order (the compiler may vectorise freely). */
-    for (i = 0; i < n_dec; i++) {
-        int32_t a = buf[i + 3] + buf[i + 2] - buf[i + 1] - buf[i];
-        int32_t b = buf[i + 3] - buf[i + 2] - buf[i + 1] + buf[i];
-        uint32_t ua = (uint32_t)(a < 0 ? -a : a);
-        uint32_t ub = (uint32_t)(b < 0 ? -b : b);
-        sa += (uint64_t)ua * ua;
-        sb += (uint64_t)ub * ub;
-    }
-    hist->h[0] = buf[n_dec + 2];
-    hist->h[1] = buf[n_dec + 1];
-    hist->h[2] = buf[n_dec];
     {
         double norm = (double)(n_dec * (size_t)dec * (size_t)dec);
         e[0] = (double)sa / norm;
