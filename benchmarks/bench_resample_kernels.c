@@ -7,6 +7,7 @@
  *      -o /tmp/bench_resample_kernels benchmarks/bench_resample_kernels.c csrc/resample.c -lm
  *   /tmp/bench_resample_kernels          # int16 calls, the kernel picked for this CPU
  *   /tmp/bench_resample_kernels f32      # float32 calls
+ *   /tmp/bench_resample_kernels q15      # int16 calls, Q15 coefficients (the G.711 bridges')
  *   VDSP_KERNEL=1 /tmp/bench_resample_kernels   # int16 with the AVX2 kernel forced (0: C)
  * To compare with another version of csrc/resample.c (e.g. `git show <rev>:csrc/resample.c`),
  * build a second binary from it with -DNO_KERNELS (if it has no resample_kernels.h) and run
@@ -31,12 +32,17 @@ static double now_ns(void) {
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-static void run(int fi, int fo, int f32) {
+static void run(int fi, int fo, int f32, int q15) {
     static int16_t in16[4096], out16[16384];
     static float in32[4096], out32[16384];
-    vdsp_resampler *r;
-    if (vdsp_resampler_create(&r, fi, fo, VDSP_RESAMPLE_TELEPHONY, 1) != 0) {
+    vdsp_resample_design *d = NULL;
+    vdsp_resampler *r = NULL;
+    if (vdsp_resample_design_create(&d, fi, fo, VDSP_RESAMPLE_TELEPHONY,
+                                    q15 ? VDSP_RESAMPLE_PRECISION_Q15
+                                        : VDSP_RESAMPLE_PRECISION_FULL) != 0 ||
+        vdsp_resampler_create_from_design(&r, d, 1, 0) != 0) {
         printf("create %d->%d failed\n", fi, fo);
+        vdsp_resample_design_destroy(d);
         return;
     }
 #ifndef NO_KERNELS
@@ -63,14 +69,16 @@ static void run(int fi, int fo, int f32) {
         if (dt < best) best = dt;
     }
     printf("%5d -> %5d Hz, %4zu in, %s, %3d taps: %7.1f ns per call\n", fi, fo, n,
-           f32 ? "f32" : "i16", vdsp_resampler_taps(r), best);
+           f32 ? "f32" : q15 ? "i16 q15" : "i16", vdsp_resampler_taps(r), best);
     vdsp_resampler_destroy(r);
+    vdsp_resample_design_destroy(d);
 }
 
 int main(int argc, char **argv) {
     int f32 = argc > 1 && strcmp(argv[1], "f32") == 0;
+    int q15 = argc > 1 && strcmp(argv[1], "q15") == 0;
     static const int pairs[][2] = {{8000, 16000}, {24000, 8000}, {8000, 24000},
                                    {16000, 8000}, {48000, 16000}, {44100, 16000}};
-    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) run(pairs[i][0], pairs[i][1], f32);
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) run(pairs[i][0], pairs[i][1], f32, q15);
     return 0;
 }

@@ -1338,6 +1338,41 @@ static void build_pairs(const int16_t *restrict x, unsigned M, size_t n, uint32_
     }
 }
 
+#ifdef VDSP_I16_AVX512
+/* Word indices of (x[M i + r], x[M i + r + 1]), i = 0 .. 15, in the 64 words from x[0]. */
+static const int16_t PAIR_IDX2[2][32] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31},
+    {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}};
+static const int16_t PAIR_IDX3[3][32] = {
+    {0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 24, 25, 27, 28, 30, 31, 33, 34, 36, 37, 39, 40, 42, 43, 45, 46},
+    {1, 2, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17, 19, 20, 22, 23, 25, 26, 28, 29, 31, 32, 34, 35, 37, 38, 40, 41, 43, 44, 46, 47},
+    {2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24, 26, 27, 29, 30, 32, 33, 35, 36, 38, 39, 41, 42, 44, 45, 47, 48}};
+
+/* build_pairs for M = 2 or 3 with AVX-512BW (used with the AVX-512 kernels, whose CPUs have
+ * it): 16 positions of stream r are one word permute of the samples from x[M i0], written
+ * straight to the stream (the portable code builds all pairs contiguously, then deals them
+ * element by element). Masked loads never read past x[M n]. Same pairs either way. */
+__attribute__((target("avx2,avx512f,avx512bw")))
+static void build_pairs_bw(const int16_t *restrict x, unsigned M, size_t n,
+                           uint32_t *restrict Q, size_t qs) {
+    const int16_t(*idx)[32] = M == 2 ? PAIR_IDX2 : PAIR_IDX3;
+    __m512i ix[3];
+    for (unsigned r = 0; r < M; r++) ix[r] = _mm512_loadu_si512((const void *)idx[r]);
+    for (size_t i = 0; i < n; i += 16) {
+        size_t m = n - i < 16 ? n - i : 16, words = M * m + 1; /* x[M i] .. x[M (i + m)] */
+        const int16_t *w = x + M * i;
+        __mmask32 ka = words >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << words) - 1u);
+        __mmask32 kb = words <= 32 ? 0 : (__mmask32)((1u << (words - 32)) - 1u);
+        __mmask16 ks = (__mmask16)((1u << m) - 1u);
+        __m512i a = _mm512_maskz_loadu_epi16(ka, (const void *)w);
+        __m512i b = _mm512_maskz_loadu_epi16(kb, (const void *)(w + 32));
+        for (unsigned r = 0; r < M; r++)
+            _mm512_mask_storeu_epi32((void *)(Q + r * qs + i), ks,
+                                     _mm512_permutex2var_epi16(a, ix[r], b));
+    }
+}
+#endif
+
 /* k int16 outputs of one channel of an integer-ratio pair: partial positions with the
  * reference kernel, whole ones with the vector kernel. */
 static void run_int(const vdsp_resampler *r, const int16_t *x, unsigned phase, size_t rd,
@@ -1355,7 +1390,13 @@ static void run_int(const vdsp_resampler *r, const int16_t *x, unsigned phase, s
     size_t npos = (k - j) / L;
     if (npos >= 8) {
         npos &= ~(size_t)7;
-        build_pairs(x + rd, M, npos + (T - 2) / M + 1, r->pairs, r->pair_stride);
+        size_t n = npos + (T - 2) / M + 1;
+#ifdef VDSP_I16_AVX512
+        if ((M == 2 || M == 3) && (r->vert == vert_avx512 || r->vert == vert_avx512_q15))
+            build_pairs_bw(x + rd, M, n, r->pairs, r->pair_stride);
+        else
+#endif
+            build_pairs(x + rd, M, n, r->pairs, r->pair_stride);
         size_t done = r->vert(r->pairs, r->pair_off, r->coef_pairs, r->npairs, L, npos,
                               S, B, y + j * stride, stride);
         j += done * L;
