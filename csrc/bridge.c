@@ -579,11 +579,12 @@ static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
         vdsp_prefetch_span(b, sizeof *b, 1);
         return;
     }
-    size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
     if (stage == 1) {
         vdsp_resampler_prefetch(b->down, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 1, 0);
     } else {
+        /* reads the resampler object, so only now that stage 1 has announced it */
+        size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
         vdsp_resampler_prefetch(b->down, 1, n,
                                 vdsp_resampler_scratch_bytes(b->down) >
                                     GROUP_SCRATCH_WORDS * sizeof(uint32_t));
