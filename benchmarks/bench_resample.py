@@ -115,6 +115,7 @@ class VdspNumpy(VdspBytes):
 
 class VdspF32(Contender):
     name = "voicedsp f32"
+    label = "voicedsp (default: alias_free), float32"
 
     def __init__(self, fi, fo):
         super().__init__(fi, fo)
@@ -129,6 +130,7 @@ class VdspF32(Contender):
 
 class VdspTelephony(VdspBytes):
     name = "voicedsp telephony"
+    label = "voicedsp telephony (the MediaBridge's)"
 
     def __init__(self, fi, fo):
         super().__init__(fi, fo, quality="telephony")
@@ -396,9 +398,9 @@ def plot(path):
         for f in freqs:
             y = settled(cls, fi, fo, tone(f, fi, fi // 4, AMP), skip_s=0.06)[:-100] / AMP
             lev.append(20 * np.log10(np.sqrt(2 * np.mean(y ** 2)) + 1e-12))
-        axes[0].plot(freqs / 1000, lev, label=cls.name)
+        axes[0].plot(freqs / 1000, lev, label=getattr(cls, "label", cls.name))
         lev = np.array(lev)
-        axes[1].plot(freqs[freqs < 4000] / 1000, lev[freqs < 4000], label=cls.name)
+        axes[1].plot(freqs[freqs < 4000] / 1000, lev[freqs < 4000], label=getattr(cls, "label", cls.name))
     axes[0].set_title("16 -> 8 kHz: output level of an input tone, dB re the tone\n"
                       "(above 4 kHz it is aliasing)")
     axes[0].set_ylim(-140, 5)
@@ -413,7 +415,7 @@ def plot(path):
         for f in freqs:
             y = settled(cls, fi, fo, tone(f, fi, fi // 2, AMP), skip_s=0.1, n_fft=4096) / AMP
             lev.append(spur_db(y, f, fo))
-        axes[2].plot(freqs / 1000, lev, label=cls.name)
+        axes[2].plot(freqs / 1000, lev, label=getattr(cls, "label", cls.name))
     axes[2].set_title("8 -> 16 kHz: strongest image / spur, dB re the tone")
     axes[2].set_ylim(-150, 5)
     for ax in axes:
