@@ -60,28 +60,30 @@ def event_dict(ev: Any) -> dict:
 
 # -- codec helpers (transport side) ----------------------------------------------------------
 
+# codec -> (decode to int16 PCM bytes, encode from them); Opus is stateful: OpusCodec
+_PCM_CODECS = {
+    "pcm16": (bytes, bytes),
+    "g711_ulaw": (voicedsp.ulaw_decode, voicedsp.ulaw_encode),
+    "g711_alaw": (voicedsp.alaw_decode, voicedsp.alaw_encode),
+}
+
+
+def _pcm_codec(codec: str):
+    try:
+        return _PCM_CODECS[codec]
+    except (KeyError, TypeError):
+        raise InvalidArgumentError(f"codec {codec!r} is not supported here (pcm16, g711_ulaw, "
+                                   "g711_alaw)") from None
+
+
 def decode_pcm(payload: bytes, codec: str) -> bytes:
     """Codec bytes -> int16 PCM bytes (G.711 or pcm16; opus is not handled here)."""
-    if codec == "pcm16":
-        return bytes(payload)
-    if codec == "g711_ulaw":
-        return voicedsp.ulaw_decode(payload)
-    if codec == "g711_alaw":
-        return voicedsp.alaw_decode(payload)
-    raise InvalidArgumentError(f"codec {codec!r} is not supported here (pcm16, g711_ulaw, "
-                               "g711_alaw)")
+    return _pcm_codec(codec)[0](payload)
 
 
 def encode_pcm(pcm: bytes, codec: str) -> bytes:
     """int16 PCM bytes -> codec bytes (G.711 or pcm16)."""
-    if codec == "pcm16":
-        return bytes(pcm)
-    if codec == "g711_ulaw":
-        return voicedsp.ulaw_encode(pcm)
-    if codec == "g711_alaw":
-        return voicedsp.alaw_encode(pcm)
-    raise InvalidArgumentError(f"codec {codec!r} is not supported here (pcm16, g711_ulaw, "
-                               "g711_alaw)")
+    return _pcm_codec(codec)[1](pcm)
 
 
 class OpusCodec:
