@@ -294,7 +294,7 @@ def breakdown() -> list:
 
 
 async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
-               pin_other=None) -> dict:
+               pin_other=None, slot_s: float = 0.5) -> dict:
     import voicedsp
     from voicedsp.platform import AgentSpec
 
@@ -324,7 +324,17 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
         frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in0 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
         t0, w0 = os.times(), time.perf_counter()
-        await asyncio.sleep(max(1.0, seconds - 3))
+        slots = []                               # (t, lateness hist, frames out, cpu) per slot
+        prev = (list(p.lateness), frames0, t0, w0)
+        t_end = w0 + max(1.0, seconds - 3)
+        while time.perf_counter() < t_end - 1e-3:
+            await asyncio.sleep(min(slot_s, t_end - time.perf_counter()))
+            h = list(p.lateness)
+            f = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+            t, w = os.times(), time.perf_counter()
+            slots.append((w - w0, w - prev[3], [a - b for a, b in zip(h, prev[0])],
+                          f - prev[1], (t.user + t.system) - (prev[2].user + prev[2].system)))
+            prev = (h, f, t, w)
         t1, w1 = os.times(), time.perf_counter()
         frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in1 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
@@ -336,10 +346,8 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
         att.cancel()
         hist = list(p.lateness)
         await asyncio.to_thread(callers.wait)
-    tot = sum(hist)
-
-    def pct(q):
-        acc = 0
+    def pct(q, hist=hist):
+        tot, acc = sum(hist), 0
         for i, v in enumerate(hist):
             acc += v
             if acc >= q * tot:
@@ -357,7 +365,10 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
             "served": (frames1 - frames0) / max(1.0, live * (w1 - w0) * 50.0),
             # caller frames that came in / frames due: < 100 % means the callers fell behind
             "inbound": (in1 - in0) / max(1.0, live * (w1 - w0) * 50.0),
-            "turns": turns, "replies": replies, "faults": faults}
+            "turns": turns, "replies": replies, "faults": faults,
+            # per slot of the window: end time (s), frames out / due, p99 lateness, CPU share
+            "slots": [(t, f / max(1.0, live * d * 50.0), pct(0.99, h), c / d)
+                      for t, d, h, f, c in slots]}
 
 
 def main() -> int:
@@ -379,6 +390,8 @@ def main() -> int:
                     help="also time each step of the per-call-frame hot path alone")
     ap.add_argument("--phones", action="store_true",
                     help="callers as SimulatedPhone objects instead of the lean generator")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also print served, p99 lateness and CPU per 0.5 s of the window")
     ap.add_argument("--pin", action="store_true",
                     help="platform on CPU 0 alone; callers and model on the other CPUs")
     args = ap.parse_args()
@@ -424,6 +437,9 @@ def main() -> int:
                   f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}  {r['inbound']:6.0%}"
                   f"  {r['p50']:6.1f} / {r['p99']:5.1f} ms  {r['turns']:5d}  {r['replies']:7d}"
                   f"  {r['faults']:6d}", flush=True)
+            if args.timeline:
+                print("       " + "  ".join(f"{t:4.1f}s {sv:4.0%} {p99:5.1f}ms {c:4.0%}"
+                                           for t, sv, p99, c in r["slots"]), flush=True)
     finally:
         model.terminate()
     return 0

@@ -43,7 +43,11 @@ def send_now(ws, texts=(), binary=None) -> bool:
     the connection cannot take them right now (not open, closing, a fragmented send under
     way). A server's frames are serialized directly (websockets' ``Frame``, unmasked: the
     protocol object's bookkeeping per message is not needed here); a client's go through
-    the protocol object (masking)."""
+    the protocol object (masking). A connection with its own ``send_now`` (the media
+    server's picows connections) does it itself."""
+    own = getattr(ws, "send_now", None)
+    if own is not None:
+        return own(texts, binary)
     proto = getattr(ws, "protocol", None)
     transport = getattr(ws, "transport", None)
     if proto is None or transport is None or proto.state is not _OPEN or \
