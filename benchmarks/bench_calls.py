@@ -195,17 +195,18 @@ def _best_us(fn, n: int = 4000, repeat: int = 7) -> float:
 
 def breakdown() -> list:
     """The per-call-frame steps of a Twilio call's hot path, each timed alone in this process
-    (no event loop): [(step, µs)]. What the live benchmark measures beyond their sum is the
-    event loop and the connection glue around them."""
+    (no event loop turn around them): [(step, µs, counted in the sum)]. What the live
+    benchmark measures beyond their sum is the event loop and the connection glue around
+    them."""
     import base64
     import socket
 
+    from websockets.client import ClientProtocol
     from websockets.protocol import Protocol, Side, State
+    from websockets.uri import parse_uri
 
-    from voicedsp.platform import _media
-    from websockets.frames import Frame, Opcode
-
-    from voicedsp.platform._util import MediaConnection, dumps, loads
+    from voicedsp.platform import _media, _ws
+    from voicedsp.platform._util import dumps, loads
     from voicedsp.platform.core import Call
     from voicedsp.platform.twilio import TwilioLeg
 
@@ -220,34 +221,60 @@ def breakdown() -> list:
     for m in msgs:
         client.send_text(m)
         wires.append(b"".join(client.data_to_send()))
-    async def media_connection():
-        """The server side of a real loopback connection (MediaConnection), its socket
-        left alone: data_received is what the event loop calls with the bytes read."""
-        import websockets
+    leg = TwilioLeg(None, "MZ" + "0" * 32)
 
+    async def media_connection():
+        """The platform's media server (picows) and one real loopback client (a blocking
+        socket, handshake by websockets' sans-I/O client): inbound, the bytes of one frame
+        fed to the server connection's protocol the way the event loop does it
+        (``get_buffer`` + ``buffer_updated``: parse, unmask, offer to ``on_text``);
+        outbound, ``send_now`` of one media message (picows framing and the TCP send) and
+        the peer's recv of it."""
         conns = []
 
-        async def handler(ws):
-            conns.append(ws)
-            await ws.wait_closed()
+        async def handler(conn):
+            conns.append(conn)
+            await conn.wait_closed()
 
-        server = await websockets.serve(handler, "127.0.0.1", 0, compression=None,
-                                        create_connection=MediaConnection)
+        server = await _ws.serve(handler, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        client = await websockets.connect(f"ws://127.0.0.1:{port}", compression=None)
-        await client.send("{}")                  # the first frame after the handshake
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cp = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/twilio"))
+        cp.send_request(cp.connect())
+        sock.sendall(b"".join(cp.data_to_send()))
+        sock.setblocking(False)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            await asyncio.sleep(0.01)
+            try:
+                head += sock.recv(65536)
+            except BlockingIOError:
+                pass
         while not conns:
             await asyncio.sleep(0.01)
         conn = conns[0]
         conn.on_text = lambda data: True          # consume (the handler is timed below)
-        t = _best_us(lambda i: conn.data_received(wires[i]), n)
-        await client.close()
-        server.close()
-        return t
+        proto = conn.transport.get_protocol()
+        sock.setblocking(True)
 
-    ws_in_us = asyncio.run(media_connection())
+        def feed(i):
+            w = wires[i]
+            proto.get_buffer(-1)[:len(w)] = w
+            proto.buffer_updated(len(w))
 
-    leg = TwilioLeg(None, "MZ" + "0" * 32)
+        out = leg.media_message(payload)
+
+        def send(i):
+            conn.send_now([out])
+            sock.recv(65536)
+
+        t_in, t_out = _best_us(feed, n), _best_us(send, n)
+        sock.close()
+        await server.close()
+        return t_in, t_out
+
+    ws_in_us, ws_out_us = asyncio.run(media_connection())
 
     def twilio_in(i):
         if i == 0:
@@ -267,7 +294,7 @@ def breakdown() -> list:
         call.bridge.downlink()
 
     def twilio_out(i):
-        Frame(Opcode.TEXT, leg.media_message(payload)).serialize(mask=False)
+        leg.media_message(payload)
 
     lsock = socket.create_server(("127.0.0.1", 0))
     a = socket.create_connection(lsock.getsockname())
@@ -280,13 +307,18 @@ def breakdown() -> list:
         a.send(wire)
         b.recv(65536)
 
-    rows = [("websockets: parse one inbound frame, offer it (MediaConnection.data_received)",
-             ws_in_us),
-            ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n)),
-            ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n)),
-            ("bridge downlink", _best_us(bridge_out, n)),
-            ("Twilio out: media message + websockets Frame.serialize", _best_us(twilio_out, n)),
-            ("kernel: one loopback TCP send + one recv of a message", _best_us(kernel, n))]
+    rows = [("picows: parse one inbound frame, offer it (get_buffer + buffer_updated)",
+             ws_in_us, True),
+            ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n),
+             True),
+            ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n), True),
+            ("bridge downlink", _best_us(bridge_out, n), True),
+            ("Twilio out: the media message (JSON around the base64)", _best_us(twilio_out, n),
+             True),
+            ("picows out: frame + loopback TCP send of it + the peer's recv (send_now)",
+             ws_out_us, True),
+            ("  (of the above: kernel, one loopback TCP send + recv of a message)",
+             _best_us(kernel, n), False)]
     for s_ in (a, b, lsock):
         s_.close()
     _media.close_bridge(call.bridge)
@@ -407,9 +439,9 @@ def main() -> int:
     if args.breakdown:
         rows = breakdown()
         print("per call-frame, each step alone (best of 7):")
-        for name, us in rows:
+        for name, us, _ in rows:
             print(f"  {us:6.2f} us  {name}")
-        print(f"  {sum(us for _, us in rows):6.2f} us  sum")
+        print(f"  {sum(us for _, us, counted in rows if counted):6.2f} us  sum")
     if args.uvloop:
         import uvloop
 

@@ -4,8 +4,9 @@ picows parses and frames WebSocket frames in compiled code and hands each frame 
 listener callback, in the event loop's read callback, with no task switch. On top of that
 frame-level API this module gives the platform two ways to consume a connection:
 
-- the hot path: ``conn.on_text(data) -> bool`` is offered each whole text message as it is
-  parsed (a Twilio ``media`` or ``mark`` event is handled right there); False declines it;
+- the hot path: ``conn.on_text(data) -> bool`` (``on_binary`` for binary messages) is
+  offered each whole message as it is parsed (a Twilio ``media`` or ``mark`` event, a model's
+  audio delta, is handled right there); False declines it;
 - the slow path, with the surface of a websockets server connection that the platform's
   handlers use: ``async for msg in conn`` / ``await conn.recv()`` (``str`` for text, ``bytes``
   for binary), ``await conn.send(msg)``, ``await conn.close(code, reason)``,
@@ -34,7 +35,7 @@ from picows import (WSCloseCode, WSFrame, WSListener, WSMsgType, WSProtocolError
 
 from voicedsp.platform._util import log
 
-__all__ = ["ConnectionClosed", "PicowsConnection", "MediaServer", "serve"]
+__all__ = ["ConnectionClosed", "PicowsConnection", "MediaServer", "serve", "connect"]
 
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
@@ -65,14 +66,22 @@ class _Request:
 
 
 class PicowsConnection(WSListener):
-    """One server connection (a picows listener). See the module docstring."""
+    """One connection (a picows listener): the media server's (``server`` set: its handler
+    runs as a task per connection) or a client's (:func:`connect`). See the module
+    docstring."""
 
-    on_text: Optional[Callable[[object], bool]] = None
+    on_text: Optional[Callable[[bytes], bool]] = None
+    on_binary: Optional[Callable[[bytes], bool]] = None
+    on_close: Optional[Callable[["PicowsConnection"], None]] = None  # after the disconnect
 
-    def __init__(self, server: "MediaServer", request: WSUpgradeRequest) -> None:
+    def __init__(self, server: Optional["MediaServer"] = None,
+                 request: Optional[WSUpgradeRequest] = None, *, max_size: int = 2 ** 20,
+                 close_timeout: float = 2.0) -> None:
         super().__init__()
         self.server = server
-        self.request = _Request(request)
+        self.request = _Request(request) if request is not None else None
+        self.max_size = server.max_size if server is not None else max_size
+        self.close_timeout = server.close_timeout if server is not None else close_timeout
         self.ws: Optional[WSTransport] = None
         self.transport = None           # the TCP transport (write buffer size, is_closing)
         self.close_code: Optional[int] = None   # received from the peer (1006: none)
@@ -90,27 +99,16 @@ class PicowsConnection(WSListener):
         self.transport = transport.underlying_transport
         loop = asyncio.get_running_loop()
         self._closed_fut = loop.create_future()
-        self.server._conns.add(self)
-        self._handler_task = loop.create_task(self._run_handler())
+        if self.server is not None:
+            self.server._conns.add(self)
+            self._handler_task = loop.create_task(self._run_handler())
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         op = frame.msg_type
-        if op is _TEXT and frame.fin and self._frag is None:
-            h = self.on_text
-            if h is not None and not self._queue:
-                data = frame.get_payload_as_bytes()
-                try:
-                    if h(data):
-                        return
-                except Exception:  # noqa: BLE001 - never kill the connection's reader
-                    # it may have acted on part of the message: not offered again
-                    log.exception("media fast path failed on one message; dropped")
-                    return
-            else:
-                data = frame.get_payload_as_bytes()
-            self._put(self._text(data))
-        elif op is _BINARY and frame.fin and self._frag is None:
-            self._put(frame.get_payload_as_bytes())
+        if transport.is_close_frame_sent and op is not _CLOSE:
+            return                      # closing (or failed): only the peer's close matters
+        if (op is _TEXT or op is _BINARY) and frame.fin and self._frag is None:
+            self._deliver(op, frame.get_payload_as_bytes())
         elif op is _TEXT or op is _BINARY:
             if self._frag is not None:
                 raise WSProtocolError(WSCloseCode.PROTOCOL_ERROR,
@@ -122,14 +120,13 @@ class PicowsConnection(WSListener):
                 raise WSProtocolError(WSCloseCode.PROTOCOL_ERROR,
                                       "continuation frame without a message")
             frag[2] += frame.payload_size
-            if frag[2] > self.server.max_size:
+            if frag[2] > self.max_size:
                 raise WSProtocolError(WSCloseCode.MESSAGE_TOO_BIG,
-                                      f"message over {self.server.max_size} bytes")
+                                      f"message over {self.max_size} bytes")
             frag[1].append(frame.get_payload_as_bytes())
             if frame.fin:
                 self._frag = None
-                data = b"".join(frag[1])
-                self._put(self._text(data) if frag[0] is _TEXT else data)
+                self._deliver(frag[0], b"".join(frag[1]))
         elif op is _CLOSE:
             code = frame.get_close_code()
             self.close_code = int(code.value if hasattr(code, "value") else code) or 1005
@@ -143,7 +140,8 @@ class PicowsConnection(WSListener):
         if self.close_code is None:
             self.close_code = 1006
         self._closed = True
-        self.server._conns.discard(self)
+        if self.server is not None:
+            self.server._conns.discard(self)
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -151,6 +149,12 @@ class PicowsConnection(WSListener):
             self._writable.set()
         if self._closed_fut is not None and not self._closed_fut.done():
             self._closed_fut.set_result(None)
+        cb = self.on_close
+        if cb is not None:
+            try:
+                cb(self)
+            except Exception:  # noqa: BLE001
+                log.exception("websocket: on_close callback failed")
 
     def pause_writing(self) -> None:
         if self._writable is None:
@@ -160,6 +164,20 @@ class PicowsConnection(WSListener):
     def resume_writing(self) -> None:
         if self._writable is not None:
             self._writable.set()
+
+    def _deliver(self, op, data: bytes) -> None:
+        """One whole message: offered to ``on_text`` / ``on_binary`` when nothing is queued
+        before it, else (or when declined) queued for ``recv()``."""
+        h = self.on_text if op is _TEXT else self.on_binary
+        if h is not None and not self._queue:
+            try:
+                if h(data):
+                    return
+            except Exception:  # noqa: BLE001 - never kill the connection's reader
+                # it may have acted on part of the message: not offered again
+                log.exception("websocket: message handler failed on one message; dropped")
+                return
+        self._put(self._text(data) if op is _TEXT else data)
 
     @staticmethod
     def _text(data: bytes) -> str:
@@ -252,7 +270,7 @@ class PicowsConnection(WSListener):
         if not self._closed:
             try:
                 await asyncio.wait_for(asyncio.shield(self._closed_fut),
-                                       self.server.close_timeout if timeout is None else timeout)
+                                       self.close_timeout if timeout is None else timeout)
             except asyncio.TimeoutError:
                 ws.disconnect(graceful=False)
                 await asyncio.shield(self._closed_fut)
@@ -311,3 +329,15 @@ class MediaServer:
 
 async def serve(handler, host: str, port: int, **kw) -> MediaServer:
     return await MediaServer(handler, **kw).start(host, port)
+
+
+async def connect(url: str, *, headers: Optional[dict] = None, max_size: int = 2 ** 20,
+                  close_timeout: float = 2.0, timeout: float = 10.0) -> PicowsConnection:
+    """A client connection to ``url`` (``ws://`` or ``wss://``), ``headers`` sent with the
+    upgrade request. Raises ``OSError`` (cannot connect), ``asyncio.TimeoutError`` or a
+    ``picows.WSError`` (the server refused the upgrade; ``WSHandshakeError``)."""
+    _, conn = await picows.ws_connect(
+        lambda: PicowsConnection(max_size=max_size, close_timeout=close_timeout), url,
+        extra_headers=headers, max_frame_size=max_size, websocket_handshake_timeout=timeout,
+        logger_name=_wslog)
+    return conn
