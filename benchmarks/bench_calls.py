@@ -8,10 +8,14 @@ client frames, marks echoed, one timer for all) so that hundreds of calls fit on
 CPU 0 and the callers and model on the other CPUs. Reports the platform process's CPU per
 call, the share of it spent in the bridge (uplink + downlink cost measured in isolation x
 frames processed), outbound frame lateness p50/p99, the share of due frames served (out)
-and received (in), and the committed turns, calls that got a model reply, and protocol
-faults.
+and received (in), the committed turns, calls that got a model reply, protocol faults, and
+`waited`: the share of the window the platform was ready to run while its core ran another
+task (nonzero on a shared machine: lateness then is not all the platform's own).
+`--timeline` prints the same per 0.5 s of the window (the callers all speak, and get their
+replies, at the same moment: the turn burst shows up there); `--breakdown` times each step
+of the hot path alone.
 
-    python benchmarks/bench_calls.py --calls 100 300 500 --seconds 8 --uvloop --pin
+    python benchmarks/bench_calls.py --calls 300 500 --seconds 8 --uvloop --pin [--timeline]
 """
 
 from __future__ import annotations
@@ -355,19 +359,20 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
         p.lateness[:] = [0] * len(p.lateness)
         frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in0 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
-        t0, w0 = os.times(), time.perf_counter()
-        slots = []                               # (t, lateness hist, frames out, cpu) per slot
-        prev = (list(p.lateness), frames0, t0, w0)
+        t0, w0, q0 = os.times(), time.perf_counter(), _rq_wait_s()
+        slots = []            # (t, duration, lateness hist, frames out, cpu, run-queue wait)
+        prev = (list(p.lateness), frames0, t0, w0, q0)
         t_end = w0 + max(1.0, seconds - 3)
         while time.perf_counter() < t_end - 1e-3:
             await asyncio.sleep(min(slot_s, t_end - time.perf_counter()))
             h = list(p.lateness)
             f = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
-            t, w = os.times(), time.perf_counter()
+            t, w, q = os.times(), time.perf_counter(), _rq_wait_s()
             slots.append((w - w0, w - prev[3], [a - b for a, b in zip(h, prev[0])],
-                          f - prev[1], (t.user + t.system) - (prev[2].user + prev[2].system)))
-            prev = (h, f, t, w)
-        t1, w1 = os.times(), time.perf_counter()
+                          f - prev[1], (t.user + t.system) - (prev[2].user + prev[2].system),
+                          q - prev[4]))
+            prev = (h, f, t, w, q)
+        t1, w1, q1 = os.times(), time.perf_counter(), _rq_wait_s()
         frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in1 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
         live = len(p.calls)
@@ -398,9 +403,25 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
             # caller frames that came in / frames due: < 100 % means the callers fell behind
             "inbound": (in1 - in0) / max(1.0, live * (w1 - w0) * 50.0),
             "turns": turns, "replies": replies, "faults": faults,
-            # per slot of the window: end time (s), frames out / due, p99 lateness, CPU share
-            "slots": [(t, f / max(1.0, live * d * 50.0), pct(0.99, h), c / d)
-                      for t, d, h, f, c in slots]}
+            # share of the window the platform was ready to run but its core ran another
+            # task (a shared machine): lateness then is not the platform's own
+            "waited": (q1 - q0) / (w1 - w0),
+            # per slot of the window: end time (s), frames out / due, p99 lateness, CPU
+            # share, run-queue wait share
+            "slots": [(t, f / max(1.0, live * d * 50.0), pct(0.99, h), c / d, q / d)
+                      for t, d, h, f, c, q in slots]}
+
+
+def _rq_wait_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0
+    where it is not available)."""
+    try:
+        import threading
+
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def main() -> int:
@@ -423,7 +444,8 @@ def main() -> int:
     ap.add_argument("--phones", action="store_true",
                     help="callers as SimulatedPhone objects instead of the lean generator")
     ap.add_argument("--timeline", action="store_true",
-                    help="also print served, p99 lateness and CPU per 0.5 s of the window")
+                    help="also print served, p99 lateness, CPU and run-queue wait per 0.5 s "
+                    "of the window")
     ap.add_argument("--pin", action="store_true",
                     help="platform on CPU 0 alone; callers and model on the other CPUs")
     args = ap.parse_args()
@@ -461,17 +483,18 @@ def main() -> int:
         print(f"bridge ({_media.BRIDGE_NAME})"
               f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
         print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  served  inbound  "
-              "lateness p50 / p99  turns  replies  faults")
+              "lateness p50 / p99  turns  replies  faults  waited")
         for n in args.calls:
             r = asyncio.run(_one(n, args.seconds, url, args.phones, pin_other))
             share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
             print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
                   f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}  {r['inbound']:6.0%}"
                   f"  {r['p50']:6.1f} / {r['p99']:5.1f} ms  {r['turns']:5d}  {r['replies']:7d}"
-                  f"  {r['faults']:6d}", flush=True)
+                  f"  {r['faults']:6d}  {r['waited']:6.0%}", flush=True)
             if args.timeline:
-                print("       " + "  ".join(f"{t:4.1f}s {sv:4.0%} {p99:5.1f}ms {c:4.0%}"
-                                           for t, sv, p99, c in r["slots"]), flush=True)
+                print("   per 0.5 s (end, served, p99, CPU, waited): " + "  ".join(
+                    f"{t:.1f}s {sv:.0%} {p99:.1f}ms {c:.0%} {q:.0%}"
+                    for t, sv, p99, c, q in r["slots"]), flush=True)
     finally:
         model.terminate()
     return 0

@@ -337,3 +337,35 @@ def test_client_reassembles_and_counts_what_it_cannot_use():
         assert conn.close_code == 4000
 
     run(main())
+
+
+def test_a_reader_that_does_not_keep_up_pauses_the_socket():
+    """Declined messages queue for recv(); past 64 the socket is not read any more (TCP
+    pushes back on the peer) and reading resumes as the handler catches up: nothing lost,
+    nothing reordered, memory bounded."""
+    async def main():
+        go, got, conns = asyncio.Event(), [], []
+
+        async def handler(conn):
+            conns.append(conn)
+            await go.wait()
+            async for msg in conn:
+                got.append(msg)
+
+        server = await _ws.serve(handler, "127.0.0.1", 0, max_size=1 << 20)
+        reader, writer = await _raw_client(server.sockets[0].getsockname()[1])
+        n = 2000
+        msgs = [('{"n":%d,"pad":"%s"}' % (i, "p" * 1000)).encode() for i in range(n)]
+        writer.write(_client_frames(*((Opcode.TEXT, m, True) for m in msgs)))
+        await asyncio.sleep(0.3)
+        conn = conns[0]
+        assert conn._paused and 64 <= len(conn._queue) < n // 2
+        go.set()
+        while len(got) < n:
+            await asyncio.sleep(0.01)
+        assert [m.encode() for m in got] == msgs and not conn._paused
+        writer.write(_client_frames((Opcode.CLOSE, b"\x03\xe8", True)))
+        await server.close()
+        writer.close()
+
+    run(main())

@@ -14,7 +14,8 @@ frame-level API this module gives the platform two ways to consume a connection:
 
 A message is only offered to ``on_text`` when nothing is waiting in the slow path's queue,
 so messages are consumed in the order they were sent. Declined text messages are checked
-for valid UTF-8 before they are queued (invalid: the connection is failed with 1007);
+for valid UTF-8 before they are queued (invalid: the connection is failed with 1007); a
+handler that does not read its queue stops the socket being read past 64 messages;
 fragmented messages are reassembled (the whole message is bounded by ``max_size``: 1009),
 frames over ``max_size`` are refused by picows (1009). Pings are answered by picows; a
 close from the peer is echoed and the connection closed.
@@ -42,6 +43,7 @@ _BINARY = WSMsgType.BINARY
 _CONT = WSMsgType.CONTINUATION
 _CLOSE = WSMsgType.CLOSE
 _wslog = log.getChild("ws")
+_QUEUE_HIGH, _QUEUE_LOW = 64, 16        # slow-path messages queued: pause / resume reading
 
 
 class ConnectionClosed(ConnectionError):
@@ -89,6 +91,7 @@ class PicowsConnection(WSListener):
         self._waiter: Optional[asyncio.Future] = None
         self._frag: Optional[list] = None       # [opcode, parts, size] while reassembling
         self._closed = False
+        self._paused = False                    # reading paused: the queue is full
         self._closed_fut: Optional[asyncio.Future] = None
         self._writable: Optional[asyncio.Event] = None
         self._handler_task: Optional[asyncio.Task] = None
@@ -188,6 +191,9 @@ class PicowsConnection(WSListener):
 
     def _put(self, msg: Union[str, bytes]) -> None:
         self._queue.append(msg)
+        if len(self._queue) >= _QUEUE_HIGH and not self._paused and self.transport is not None:
+            self._paused = True                 # a reader that does not keep up: stop
+            self.transport.pause_reading()      # reading the socket (TCP pushes back)
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
@@ -220,7 +226,15 @@ class PicowsConnection(WSListener):
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._queue.popleft()
+        msg = self._queue.popleft()
+        if self._paused and len(self._queue) <= _QUEUE_LOW:
+            self._resume()
+        return msg
+
+    def _resume(self) -> None:
+        self._paused = False
+        if not self._closed:
+            self.transport.resume_reading()
 
     def __aiter__(self):
         return self
@@ -266,7 +280,10 @@ class PicowsConnection(WSListener):
         if ws is None:
             return
         if not self._closed and not ws.is_close_frame_sent:
-            ws.send_close(WSCloseCode(code), reason.encode()[:123])
+            why = reason.encode()[:123].decode("utf-8", "ignore").encode()   # frame limit
+            ws.send_close(WSCloseCode(code), why)
+        if self._paused:
+            self._resume()                      # read the peer's close (data is dropped)
         if not self._closed:
             try:
                 await asyncio.wait_for(asyncio.shield(self._closed_fut),

@@ -1,8 +1,9 @@
 """The embedded call platform: organizations, agents, trunks, calls and their media legs.
 
 One :class:`Platform` runs in an asyncio loop. It owns a WebSocket media server on loopback
-(Twilio Media Streams caller legs at ``/twilio``, call event streams at ``/events/<sid>``,
-app audio bridges at ``/audio/<sid>``), the embedded local model (unless a model URL is
+(picows, see :mod:`._ws`: Twilio Media Streams caller legs at ``/twilio``, browser legs at
+``/browser``, call event streams at ``/events/<sid>``, app audio bridges at
+``/audio/<sid>``), the embedded local model (unless a model URL is
 configured) and the default ``sim`` trunk, which dials simulated phones over the same
 Twilio protocol. Every call has one media bridge (made through :mod:`._media`, the only seam
 to the media engine), a real-time pacer for its downlink and, when an agent is attached, one
