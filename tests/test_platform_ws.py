@@ -369,3 +369,53 @@ def test_a_reader_that_does_not_keep_up_pauses_the_socket():
         writer.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("split", ["bytewise", "random"])
+def test_a_twilio_call_whatever_the_split(split):
+    """A whole Twilio leg through the platform with its bytes cut anywhere: every media
+    frame reaches the bridge once, a malformed message in the middle is a counted fault
+    and the call goes on, the caller hears the platform, `stop` ends the call."""
+    import base64
+
+    import voicedsp
+    from voicedsp.platform import _media
+    from voicedsp.platform._util import dumps
+
+    def media(seq):
+        return dumps({"event": "media", "sequenceNumber": str(seq), "streamSid": "MZ1",
+                      "media": {"track": "inbound", "chunk": str(seq), "timestamp": "0",
+                                "payload": base64.b64encode(b"\xff" * 160).decode()}})
+
+    async def main():
+        async with voicedsp.Voice(local_model={"speed": 8}) as voice:
+            port = voice.platform.media_port
+            reader, writer = await _raw_client(port, "/twilio")
+            start = dumps({"event": "start", "streamSid": "MZ1", "start": {
+                "streamSid": "MZ1", "callSid": "CAsplit", "mediaFormat": {
+                    "encoding": "audio/x-mulaw", "sampleRate": 8000}}})
+            msgs = [dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}),
+                    start]
+            await _write_split(writer, _client_frames(
+                *((Opcode.TEXT, m.encode(), True) for m in msgs)), split)
+            call = await voice.wait_for_call("CAsplit")
+            await asyncio.sleep(0.1)
+            frames = [media(i) for i in range(1, 21)]
+            frames.insert(10, "{not json")
+            await _write_split(writer, _client_frames(
+                *((Opcode.TEXT, m.encode(), True) for m in frames)), split, seed=11)
+            await asyncio.sleep(0.3)
+            info = (await voice.calls.get(sid=call.sid)).info
+            assert info["status"] == "in_progress"
+            assert info["media"]["frames_in"] == 20
+            assert info["faults"]["malformed_json"] == 1
+            assert sum(info["faults"].values()) == 1
+            heard = await asyncio.wait_for(reader.read(4096), 5)    # downlink frames
+            assert heard[:1] == b"\x81" and b'"event":"media"' in heard
+            writer.write(_client_frames((Opcode.TEXT, dumps({"event": "stop"}).encode(),
+                                         True)))
+            assert await call.wait(timeout=5) == "completed"
+            writer.close()
+        assert _media.live_bridges() == 0
+
+    run(main())
