@@ -419,3 +419,28 @@ def test_a_twilio_call_whatever_the_split(split):
         assert _media.live_bridges() == 0
 
     run(main())
+
+
+def test_hand_over_delivers_what_was_queued_first_in_order():
+    async def main():
+        async def model(ws):
+            for i in range(3):
+                await ws.send('{"n":%d}' % i)
+            assert await ws.recv() == "more"
+            await ws.send('{"n":3}')
+            await ws.close(1000)
+
+        async with websockets.serve(model, "127.0.0.1", 0, compression=None) as srv:
+            port = srv.sockets[0].getsockname()[1]
+            conn = await _ws.connect(f"ws://127.0.0.1:{port}")
+            assert await conn.recv() == '{"n":0}'             # the slow path first
+            await asyncio.sleep(0.1)                           # n=1, n=2 queued meanwhile
+            got, closed = [], []
+            conn.hand_over(lambda d: got.append(bytes(d)) or True, None, closed.append)
+            assert got == [b'{"n":1}', b'{"n":2}']
+            await conn.send("more")
+            await asyncio.wait_for(conn.wait_closed(), 5)
+        assert got == [b'{"n":1}', b'{"n":2}', b'{"n":3}']
+        assert closed == [conn] and conn.close_code == 1000
+
+    run(main())

@@ -210,6 +210,20 @@ class PicowsConnection(WSListener):
             if not self._closed:
                 await self.close()
 
+    def hand_over(self, on_text, on_binary=None, on_close=None) -> None:
+        """From now on, hand every message to ``on_text`` / ``on_binary`` as it is parsed
+        (what ``recv()`` had not taken yet first, in order; declined ones stay queued) and
+        call ``on_close(conn)`` once the connection is closed (now, if it already is)."""
+        self.on_text, self.on_binary, self.on_close = on_text, on_binary, on_close
+        queued, self._queue = self._queue, collections.deque()
+        for msg in queued:
+            if isinstance(msg, str):
+                self._deliver(_TEXT, msg.encode())
+            else:
+                self._deliver(_BINARY, msg)
+        if self._closed and on_close is not None:
+            on_close(self)
+
     # -- the slow path
     @property
     def open(self) -> bool:

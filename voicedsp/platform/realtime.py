@@ -156,15 +156,8 @@ class RealtimeModelLeg:
             await self._ws.close()
             raise
         # from here on every message is handled as it is parsed off the socket (no task)
-        self._ws.on_close = self._on_disconnected
-        self._ws.on_text = self._on_message
-        self._ws.on_binary = self._on_binary
-        while self._ws._queue:               # anything that came with session.updated
-            m = self._ws._queue.popleft()
-            self._on_message(m.encode() if isinstance(m, str) else m)
-        if self._ws._closed:
-            self._on_disconnected(self._ws)
         self.on_event({"type": "model_connected", "url": self.url})
+        self._ws.hand_over(self._on_message, self._on_binary, self._on_disconnected)
 
     def _on_message(self, raw) -> bool:
         """One message from the model (synchronous, in the socket's read callback)."""
@@ -214,9 +207,10 @@ class RealtimeModelLeg:
         self.closed.set()
         if not self._closing:
             code = conn.close_code
-            self.on_event({"type": "model_disconnected",
-                           "reason": f"connection lost ({code})" if code not in (None, 1006)
-                           else "connection lost"})
+            reason = ("closed by the model" if code in (1000, 1001) else
+                      "connection lost" if code in (None, 1006) else
+                      f"connection lost ({code})")
+            self.on_event({"type": "model_disconnected", "reason": reason})
 
     def _send_now(self, obj: dict) -> bool:
         """Send one message now (synchronous, picows' framing, one write); False when the
