@@ -8,10 +8,14 @@ client frames, marks echoed, one timer for all) so that hundreds of calls fit on
 CPU 0 and the callers and model on the other CPUs. Reports the platform process's CPU per
 call, the share of it spent in the bridge (uplink + downlink cost measured in isolation x
 frames processed), outbound frame lateness p50/p99, the share of due frames served (out)
-and received (in), and the committed turns, calls that got a model reply, and protocol
-faults.
+and received (in), the committed turns, calls that got a model reply, protocol faults, and
+`waited`: the share of the window the platform was ready to run while its core ran another
+task (nonzero on a shared machine: lateness then is not all the platform's own).
+`--timeline` prints the same per 0.5 s of the window (the callers all speak, and get their
+replies, at the same moment: the turn burst shows up there); `--breakdown` times each step
+of the hot path alone.
 
-    python benchmarks/bench_calls.py --calls 100 300 500 --seconds 8 --uvloop --pin
+    python benchmarks/bench_calls.py --calls 300 500 --seconds 8 --uvloop --pin [--timeline]
 """
 
 from __future__ import annotations
@@ -195,17 +199,18 @@ def _best_us(fn, n: int = 4000, repeat: int = 7) -> float:
 
 def breakdown() -> list:
     """The per-call-frame steps of a Twilio call's hot path, each timed alone in this process
-    (no event loop): [(step, µs)]. What the live benchmark measures beyond their sum is the
-    event loop and the connection glue around them."""
+    (no event loop turn around them): [(step, µs, counted in the sum)]. What the live
+    benchmark measures beyond their sum is the event loop and the connection glue around
+    them."""
     import base64
     import socket
 
+    from websockets.client import ClientProtocol
     from websockets.protocol import Protocol, Side, State
+    from websockets.uri import parse_uri
 
-    from voicedsp.platform import _media
-    from websockets.frames import Frame, Opcode
-
-    from voicedsp.platform._util import MediaConnection, dumps, loads
+    from voicedsp.platform import _media, _ws
+    from voicedsp.platform._util import dumps, loads
     from voicedsp.platform.core import Call
     from voicedsp.platform.twilio import TwilioLeg
 
@@ -220,34 +225,60 @@ def breakdown() -> list:
     for m in msgs:
         client.send_text(m)
         wires.append(b"".join(client.data_to_send()))
-    async def media_connection():
-        """The server side of a real loopback connection (MediaConnection), its socket
-        left alone: data_received is what the event loop calls with the bytes read."""
-        import websockets
+    leg = TwilioLeg(None, "MZ" + "0" * 32)
 
+    async def media_connection():
+        """The platform's media server (picows) and one real loopback client (a blocking
+        socket, handshake by websockets' sans-I/O client): inbound, the bytes of one frame
+        fed to the server connection's protocol the way the event loop does it
+        (``get_buffer`` + ``buffer_updated``: parse, unmask, offer to ``on_text``);
+        outbound, ``send_now`` of one media message (picows framing and the TCP send) and
+        the peer's recv of it."""
         conns = []
 
-        async def handler(ws):
-            conns.append(ws)
-            await ws.wait_closed()
+        async def handler(conn):
+            conns.append(conn)
+            await conn.wait_closed()
 
-        server = await websockets.serve(handler, "127.0.0.1", 0, compression=None,
-                                        create_connection=MediaConnection)
+        server = await _ws.serve(handler, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        client = await websockets.connect(f"ws://127.0.0.1:{port}", compression=None)
-        await client.send("{}")                  # the first frame after the handshake
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cp = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/twilio"))
+        cp.send_request(cp.connect())
+        sock.sendall(b"".join(cp.data_to_send()))
+        sock.setblocking(False)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            await asyncio.sleep(0.01)
+            try:
+                head += sock.recv(65536)
+            except BlockingIOError:
+                pass
         while not conns:
             await asyncio.sleep(0.01)
         conn = conns[0]
         conn.on_text = lambda data: True          # consume (the handler is timed below)
-        t = _best_us(lambda i: conn.data_received(wires[i]), n)
-        await client.close()
-        server.close()
-        return t
+        proto = conn.transport.get_protocol()
+        sock.setblocking(True)
 
-    ws_in_us = asyncio.run(media_connection())
+        def feed(i):
+            w = wires[i]
+            proto.get_buffer(-1)[:len(w)] = w
+            proto.buffer_updated(len(w))
 
-    leg = TwilioLeg(None, "MZ" + "0" * 32)
+        out = leg.media_message(payload)
+
+        def send(i):
+            conn.send_now([out])
+            sock.recv(65536)
+
+        t_in, t_out = _best_us(feed, n), _best_us(send, n)
+        sock.close()
+        await server.close()
+        return t_in, t_out
+
+    ws_in_us, ws_out_us = asyncio.run(media_connection())
 
     def twilio_in(i):
         if i == 0:
@@ -267,7 +298,7 @@ def breakdown() -> list:
         call.bridge.downlink()
 
     def twilio_out(i):
-        Frame(Opcode.TEXT, leg.media_message(payload)).serialize(mask=False)
+        leg.media_message(payload)
 
     lsock = socket.create_server(("127.0.0.1", 0))
     a = socket.create_connection(lsock.getsockname())
@@ -280,13 +311,18 @@ def breakdown() -> list:
         a.send(wire)
         b.recv(65536)
 
-    rows = [("websockets: parse one inbound frame, offer it (MediaConnection.data_received)",
-             ws_in_us),
-            ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n)),
-            ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n)),
-            ("bridge downlink", _best_us(bridge_out, n)),
-            ("Twilio out: media message + websockets Frame.serialize", _best_us(twilio_out, n)),
-            ("kernel: one loopback TCP send + one recv of a message", _best_us(kernel, n))]
+    rows = [("picows: parse one inbound frame, offer it (get_buffer + buffer_updated)",
+             ws_in_us, True),
+            ("Twilio in: JSON parse, sequence checks, base64 decode", _best_us(twilio_in, n),
+             True),
+            ("bridge uplink + platform routing (agent idle)", _best_us(bridge_in, n), True),
+            ("bridge downlink", _best_us(bridge_out, n), True),
+            ("Twilio out: the media message (JSON around the base64)", _best_us(twilio_out, n),
+             True),
+            ("picows out: frame + loopback TCP send of it + the peer's recv (send_now)",
+             ws_out_us, True),
+            ("  (of the above: kernel, one loopback TCP send + recv of a message)",
+             _best_us(kernel, n), False)]
     for s_ in (a, b, lsock):
         s_.close()
     _media.close_bridge(call.bridge)
@@ -294,7 +330,7 @@ def breakdown() -> list:
 
 
 async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
-               pin_other=None) -> dict:
+               pin_other=None, slot_s: float = 0.5) -> dict:
     import voicedsp
     from voicedsp.platform import AgentSpec
 
@@ -323,9 +359,20 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
         p.lateness[:] = [0] * len(p.lateness)
         frames0 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in0 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
-        t0, w0 = os.times(), time.perf_counter()
-        await asyncio.sleep(max(1.0, seconds - 3))
-        t1, w1 = os.times(), time.perf_counter()
+        t0, w0, q0 = os.times(), time.perf_counter(), _rq_wait_s()
+        slots = []            # (t, duration, lateness hist, frames out, cpu, run-queue wait)
+        prev = (list(p.lateness), frames0, t0, w0, q0)
+        t_end = w0 + max(1.0, seconds - 3)
+        while time.perf_counter() < t_end - 1e-3:
+            await asyncio.sleep(min(slot_s, t_end - time.perf_counter()))
+            h = list(p.lateness)
+            f = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
+            t, w, q = os.times(), time.perf_counter(), _rq_wait_s()
+            slots.append((w - w0, w - prev[3], [a - b for a, b in zip(h, prev[0])],
+                          f - prev[1], (t.user + t.system) - (prev[2].user + prev[2].system),
+                          q - prev[4]))
+            prev = (h, f, t, w, q)
+        t1, w1, q1 = os.times(), time.perf_counter(), _rq_wait_s()
         frames1 = sum(c.bridge.stats["frames_out"] for c in p.calls.values() if c.bridge)
         in1 = sum(c.bridge.stats["frames_in"] for c in p.calls.values() if c.bridge)
         live = len(p.calls)
@@ -336,10 +383,8 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
         att.cancel()
         hist = list(p.lateness)
         await asyncio.to_thread(callers.wait)
-    tot = sum(hist)
-
-    def pct(q):
-        acc = 0
+    def pct(q, hist=hist):
+        tot, acc = sum(hist), 0
         for i, v in enumerate(hist):
             acc += v
             if acc >= q * tot:
@@ -357,7 +402,26 @@ async def _one(n: int, seconds: float, model_url: str, phones: bool = False,
             "served": (frames1 - frames0) / max(1.0, live * (w1 - w0) * 50.0),
             # caller frames that came in / frames due: < 100 % means the callers fell behind
             "inbound": (in1 - in0) / max(1.0, live * (w1 - w0) * 50.0),
-            "turns": turns, "replies": replies, "faults": faults}
+            "turns": turns, "replies": replies, "faults": faults,
+            # share of the window the platform was ready to run but its core ran another
+            # task (a shared machine): lateness then is not the platform's own
+            "waited": (q1 - q0) / (w1 - w0),
+            # per slot of the window: end time (s), frames out / due, p99 lateness, CPU
+            # share, run-queue wait share
+            "slots": [(t, f / max(1.0, live * d * 50.0), pct(0.99, h), c / d, q / d)
+                      for t, d, h, f, c, q in slots]}
+
+
+def _rq_wait_s() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat; 0
+    where it is not available)."""
+    try:
+        import threading
+
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def main() -> int:
@@ -379,6 +443,9 @@ def main() -> int:
                     help="also time each step of the per-call-frame hot path alone")
     ap.add_argument("--phones", action="store_true",
                     help="callers as SimulatedPhone objects instead of the lean generator")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also print served, p99 lateness, CPU and run-queue wait per 0.5 s "
+                    "of the window")
     ap.add_argument("--pin", action="store_true",
                     help="platform on CPU 0 alone; callers and model on the other CPUs")
     args = ap.parse_args()
@@ -394,9 +461,9 @@ def main() -> int:
     if args.breakdown:
         rows = breakdown()
         print("per call-frame, each step alone (best of 7):")
-        for name, us in rows:
+        for name, us, _ in rows:
             print(f"  {us:6.2f} us  {name}")
-        print(f"  {sum(us for _, us in rows):6.2f} us  sum")
+        print(f"  {sum(us for _, us, counted in rows if counted):6.2f} us  sum")
     if args.uvloop:
         import uvloop
 
@@ -416,14 +483,18 @@ def main() -> int:
         print(f"bridge ({_media.BRIDGE_NAME})"
               f": {bridge_us:.1f} us per call-frame (uplink + downlink)")
         print("calls  platform CPU  CPU/call-frame  (kernel)  bridge share  served  inbound  "
-              "lateness p50 / p99  turns  replies  faults")
+              "lateness p50 / p99  turns  replies  faults  waited")
         for n in args.calls:
             r = asyncio.run(_one(n, args.seconds, url, args.phones, pin_other))
             share = bridge_us / r["cpu_per_call_frame_us"] if r["cpu_per_call_frame_us"] else 0
             print(f"{r['calls']:5d}  {r['cpu_share']:11.0%}  {r['cpu_per_call_frame_us']:11.1f} us"
                   f"  {r['sys_share']:7.0%}  {share:11.0%}  {r['served']:5.0%}  {r['inbound']:6.0%}"
                   f"  {r['p50']:6.1f} / {r['p99']:5.1f} ms  {r['turns']:5d}  {r['replies']:7d}"
-                  f"  {r['faults']:6d}", flush=True)
+                  f"  {r['faults']:6d}  {r['waited']:6.0%}", flush=True)
+            if args.timeline:
+                print("   per 0.5 s (end, served, p99, CPU, waited): " + "  ".join(
+                    f"{t:.1f}s {sv:.0%} {p99:.1f}ms {c:.0%} {q:.0%}"
+                    for t, sv, p99, c, q in r["slots"]), flush=True)
     finally:
         model.terminate()
     return 0

@@ -3,7 +3,8 @@
 Modules: :mod:`.core` (Platform, calls, trunks, media server), :mod:`.realtime` (OpenAI
 Realtime model leg and the local model server), :mod:`.twilio` (Twilio Media Streams caller
 legs and the simulated phone), :mod:`.server` (``voicedsp serve``), :mod:`._media` (the one
-seam to the per-call media bridge).
+seam to the per-call media bridge), :mod:`._ws` (the media server's and the model leg's
+WebSocket connections, on picows).
 """
 
 from voicedsp.platform.core import Call, Platform, PhoneProfile, SimTrunk

@@ -26,86 +26,26 @@ except ImportError:  # pragma: no cover - orjson is in the platform extra
 
     loads = json.loads
 
-log = logging.getLogger("voicedsp.platform")
-
-
-# -- synchronous sends and receives on a websockets asyncio connection ---------------------
-#
-# The media hot path (one frame in and one out per call every 20 ms) cannot afford an await
-# and an async context manager per message. These helpers use the connection's own sans-I/O
-# protocol object (``Connection.protocol``, websockets' framing) and write every frame of one
-# tick in a single ``transport.write``; when the connection is not open they decline, and the
-# caller falls back to (or gives up like) ``await ws.send``.
-
-def send_now(ws, texts=(), binary=None) -> bool:
-    """Frame ``binary`` (one binary message, optional) then each of ``texts`` (UTF-8 JSON
-    bytes, text messages) and write them in one transport write; False (nothing sent) when
-    the connection cannot take them right now (not open, closing, a fragmented send under
-    way). A server's frames are serialized directly (websockets' ``Frame``, unmasked: the
-    protocol object's bookkeeping per message is not needed here); a client's go through
-    the protocol object (masking)."""
-    proto = getattr(ws, "protocol", None)
-    transport = getattr(ws, "transport", None)
-    if proto is None or transport is None or proto.state is not _OPEN or \
-            getattr(ws, "send_in_progress", None) is not None or \
-            proto.expect_continuation_frame or transport.is_closing():
-        return False
-    if proto.side is _SERVER and not proto.writes:
-        out = [_Frame(_BINARY, binary).serialize(mask=False)] if binary is not None else []
-        out += [_Frame(_TEXT, t).serialize(mask=False) for t in texts]
-    else:
-        if binary is not None:
-            proto.send_binary(binary)
-        for t in texts:
-            proto.send_text(t)
-        out = proto.data_to_send()
-    transport.write(out[0] if len(out) == 1 else b"".join(out))
-    return True
-
-
 try:
-    from websockets.asyncio.server import ServerConnection as _ServerConnection
-    from websockets.frames import Frame as _Frame
-    from websockets.frames import Opcode as _Opcode
-    from websockets.protocol import Side as _Side
-    from websockets.protocol import State as _State
+    import pybase64
 
-    _OPEN = _State.OPEN
-    _TEXT = _Opcode.TEXT
-    _BINARY = _Opcode.BINARY
-    _SERVER = _Side.SERVER
+    def b64decode(data) -> bytes:
+        """Strict base64 decode (str or bytes; ``binascii.Error``, a ``ValueError``, on any
+        character outside the alphabet or bad padding). SIMD (pybase64): a model's 100 ms
+        audio delta decodes in ~0.7 µs instead of ~12 µs."""
+        return pybase64.b64decode(data, validate=True)
 
-    class MediaConnection(_ServerConnection):
-        """A websockets server connection whose whole text messages can be consumed
-        synchronously as they are parsed (``on_text``), instead of through ``recv()``.
+    b64encode = pybase64.b64encode
+except ImportError:  # pragma: no cover - pybase64 is in the platform extra
+    import binascii
 
-        ``on_text(data: bytes) -> bool`` returns False to decline a message (it then goes to
-        ``recv()`` as usual: the slow path, e.g. for everything but media frames). It is only
-        offered messages when nothing is waiting in ``recv()``'s queue, so the order of
-        messages is kept."""
+    def b64decode(data) -> bytes:
+        return binascii.a2b_base64(data, strict_mode=True)
 
-        on_text = None
+    def b64encode(data) -> bytes:
+        return binascii.b2a_base64(data, newline=False)
 
-        def process_event(self, event) -> None:
-            h = self.on_text
-            if h is not None and event.opcode is _TEXT and event.fin and \
-                    not self._recv_pending():
-                try:
-                    if h(event.data):
-                        return
-                except Exception:  # noqa: BLE001 - never kill the connection's reader
-                    # it may have acted on part of the message: not offered again
-                    log.exception("media fast path failed on one message; dropped")
-                    return
-            super().process_event(event)
-
-        def _recv_pending(self) -> int:
-            try:
-                return len(self.recv_messages.frames)
-            except AttributeError:      # another websockets layout: always the slow path
-                return 1
-except ImportError:  # pragma: no cover - websockets is in the platform extra
-    MediaConnection = None
+log = logging.getLogger("voicedsp.platform")
 
 
 def new_sid(prefix: str = "CA") -> str:

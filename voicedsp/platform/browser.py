@@ -16,7 +16,7 @@ Browsers run echo cancellation, so ``TurnDetection(instant_barge=True)`` suits t
 
 from __future__ import annotations
 
-from voicedsp.platform._util import dumps, log, send_now
+from voicedsp.platform._util import dumps, log
 
 __all__ = ["BrowserLeg"]
 
@@ -46,13 +46,13 @@ class BrowserLeg:
         """One downlink packet, and a ``mark`` after it, in one write (synchronous); False
         when the socket is not open."""
         texts = [] if mark is None else [dumps({"event": "mark", "name": mark}).encode()]
-        if not send_now(self.ws, texts, binary=payload):
+        if not self.ws.send_now(texts, binary=payload):
             return False
         self.frames_sent += 1
         return True
 
     def clear_now(self) -> None:
-        send_now(self.ws, [b'{"event":"clear"}'])
+        self.ws.send_now([b'{"event":"clear"}'])
 
     async def send_frame(self, payload: bytes) -> None:
         await self.ws.send(payload)

@@ -1,8 +1,9 @@
 """The embedded call platform: organizations, agents, trunks, calls and their media legs.
 
 One :class:`Platform` runs in an asyncio loop. It owns a WebSocket media server on loopback
-(Twilio Media Streams caller legs at ``/twilio``, call event streams at ``/events/<sid>``,
-app audio bridges at ``/audio/<sid>``), the embedded local model (unless a model URL is
+(picows, see :mod:`._ws`: Twilio Media Streams caller legs at ``/twilio``, browser legs at
+``/browser``, call event streams at ``/events/<sid>``, app audio bridges at
+``/audio/<sid>``), the embedded local model (unless a model URL is
 configured) and the default ``sim`` trunk, which dials simulated phones over the same
 Twilio protocol. Every call has one media bridge (made through :mod:`._media`, the only seam
 to the media engine), a real-time pacer for its downlink and, when an agent is attached, one
@@ -22,8 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import websockets
 
-from voicedsp.platform import _media
-from voicedsp.platform._util import MediaConnection, dumps, loads, log, new_sid
+from voicedsp.platform import _media, _ws
+from voicedsp.platform._util import dumps, loads, log, new_sid
 from voicedsp.platform.realtime import LocalModelServer, ModelLegError, RealtimeModelLeg
 from voicedsp.platform.spec import (AgentSpec, AuthError, BadRequestError, CapacityError,
                                     ConflictError, NotFoundError, clamp_ring_timeout)
@@ -577,11 +578,10 @@ class Platform:
         if self.model_url is None:
             self.local_model = await LocalModelServer(**self.local_model_opts).start()
             self.model_url = self.local_model.url
-        # MediaConnection: media and mark messages are handled as they are parsed
-        self._server = await websockets.serve(self._route, self.host, self.media_port,
-                                              compression=None, close_timeout=2,
-                                              create_connection=MediaConnection,
-                                              max_size=2 ** 20, process_request=self._precheck)
+        # picows connections: media and mark messages are handled as they are parsed
+        self._server = await _ws.serve(self._route, self.host, self.media_port,
+                                       precheck=self._precheck, max_size=2 ** 20,
+                                       close_timeout=2)
         self.media_port = self._server.sockets[0].getsockname()[1]
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         self.started = True
@@ -601,8 +601,7 @@ class Platform:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            await self._server.close()
             self._server = None
         if self.local_model is not None:
             await self.local_model.stop()
@@ -762,14 +761,14 @@ class Platform:
                 "bridge": _media.BRIDGE_NAME}
 
     # -- media server
-    def _precheck(self, connection, request):
-        path = urlsplit(request.path).path
+    def _precheck(self, request):
+        path = urlsplit(request.path.decode("latin-1")).path
         internal = request.headers.get("Authorization") == f"Bearer {self._internal_key}"
         if path in ("/twilio", "/browser") and not internal and \
                 len(self.calls) >= self.max_calls:
             # refused before the upgrade: nothing is allocated for it
             self.refused += 1
-            return connection.respond(503, "capacity reached\n")
+            return 503, b"capacity reached\n"
         return None
 
     def _key_from(self, ws) -> Optional[str]:
@@ -798,7 +797,7 @@ class Platform:
                 await self._audio_ws(ws, org, path[len("/audio/"):], parse_qs(parts.query))
             else:
                 await ws.close(4404, "unknown path")
-        except websockets.ConnectionClosed:
+        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
             pass
 
     async def _twilio(self, ws, org: str) -> None:
@@ -852,7 +851,7 @@ class Platform:
                         leg.fault("unknown_event", repr(ev), call.sid)
                     else:
                         pre_faults["unknown_event"] += 1
-        except websockets.ConnectionClosed:
+        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
             pass
         finally:
             if hasattr(ws, "on_text"):
@@ -946,7 +945,7 @@ class Platform:
                     break
                 elif leg is not None:
                     leg.fault("unknown_event", repr(ev), call.sid)
-        except websockets.ConnectionClosed:
+        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
             pass
         finally:
             if call is not None:

@@ -19,10 +19,11 @@ import base64
 import itertools
 from typing import Any, Callable, Optional
 
+import picows
 import websockets
 
-from voicedsp.platform import _media
-from voicedsp.platform._util import dumps, loads, new_sid, send_now, synthesize
+from voicedsp.platform import _media, _ws
+from voicedsp.platform._util import b64decode, b64encode, dumps, loads, new_sid, synthesize
 
 __all__ = ["RealtimeModelLeg", "LocalModelServer", "ModelLegError", "audio_format",
            "parse_audio_format"]
@@ -102,8 +103,8 @@ class RealtimeModelLeg:
         self.write_limit = write_limit
         self._stalled = False
         self._pending: list = []
-        self._ws = None
-        self._reader: Optional[asyncio.Task] = None
+        self._ws: Optional[_ws.PicowsConnection] = None
+        self._closing = False
         self._cancelled: set = set()
         self._current_item: Optional[str] = None
         self._response_active = False
@@ -122,10 +123,10 @@ class RealtimeModelLeg:
             headers["Authorization"] = f"Bearer {self.api_key}"
         try:
             self._ws = await asyncio.wait_for(
-                websockets.connect(self.url, additional_headers=headers, max_size=2 ** 22,
-                                   compression=None,
-                                   open_timeout=timeout), timeout)
-        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as exc:
+                _ws.connect(self.url, headers=headers, max_size=2 ** 22, timeout=timeout),
+                timeout)
+        except (OSError, asyncio.TimeoutError, picows.WSError, ValueError) as exc:
+            self._ws = None
             raise ModelLegError(f"model leg: cannot connect to {self.url}: {exc}") from exc
         session = {
             "type": "realtime",
@@ -140,7 +141,7 @@ class RealtimeModelLeg:
             session["model"] = self.model
         if self.instructions:
             session["instructions"] = self.instructions
-        await self._ws.send(dumps({"type": "session.update", "session": session}))
+        self._send_now({"type": "session.update", "session": session})
         try:
             while True:
                 msg = loads(await asyncio.wait_for(self._ws.recv(), timeout))
@@ -148,64 +149,75 @@ class RealtimeModelLeg:
                     break
                 if msg.get("type") == "error":
                     raise ModelLegError(f"model refused the session: {msg.get('error')}")
-        except (asyncio.TimeoutError, websockets.ConnectionClosed) as exc:
+        except (asyncio.TimeoutError, _ws.ConnectionClosed, ValueError, AttributeError) as exc:
             await self._ws.close()
             raise ModelLegError(f"model leg: no session.updated from {self.url}") from exc
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        self.on_event({"type": "model_connected", "url": self.url})
-
-    async def _read(self) -> None:
-        reason = "closed by the model"
-        try:
-            async for raw in self._ws:
-                try:
-                    msg = loads(raw)
-                except ValueError:
-                    self.stats["errors"] += 1
-                    continue
-                t = msg.get("type")
-                if t in ("response.output_audio.delta", "response.audio.delta"):
-                    item = msg.get("item_id")
-                    if item in self._cancelled:
-                        self.stats["dropped_deltas"] += 1
-                        continue
-                    try:
-                        audio = base64.b64decode(msg.get("delta", ""), validate=True)
-                    except ValueError:
-                        self.stats["errors"] += 1
-                        continue
-                    self._current_item = item
-                    self.stats["deltas"] += 1
-                    self.stats["delta_bytes"] += len(audio)
-                    self.on_audio(audio, item)
-                elif t == "response.created":
-                    self._response_active = True
-                    self.on_event({"type": "response_started",
-                                   "response_id": msg.get("response", {}).get("id")})
-                elif t == "response.done":
-                    self._response_active = False
-                    r = msg.get("response", {})
-                    self.on_event({"type": "response_done", "response_id": r.get("id"),
-                                   "status": r.get("status")})
-                elif t == "error":
-                    self.stats["errors"] += 1
-                    self.on_event({"type": "model_error", "error": msg.get("error")})
-        except websockets.ConnectionClosed as exc:
-            reason = f"connection lost ({exc.code})" if exc.rcvd else "connection lost"
-        except asyncio.CancelledError:
-            reason = "closed"
+        except ModelLegError:
+            await self._ws.close()
             raise
-        finally:
-            self.closed.set()
-            if reason != "closed":
-                self.on_event({"type": "model_disconnected", "reason": reason})
+        # from here on every message is handled as it is parsed off the socket (no task)
+        self.on_event({"type": "model_connected", "url": self.url})
+        self._ws.hand_over(self._on_message, self._on_binary, self._on_disconnected)
+
+    def _on_message(self, raw) -> bool:
+        """One message from the model (synchronous, in the socket's read callback)."""
+        try:
+            msg = loads(raw)
+            t = msg.get("type")
+        except (ValueError, AttributeError):
+            self.stats["errors"] += 1
+            return True
+        if t in ("response.output_audio.delta", "response.audio.delta"):
+            item = msg.get("item_id")
+            if item in self._cancelled:
+                self.stats["dropped_deltas"] += 1
+                return True
+            try:
+                audio = b64decode(msg.get("delta", ""))
+            except (ValueError, TypeError):
+                self.stats["errors"] += 1
+                return True
+            self._current_item = item
+            self.stats["deltas"] += 1
+            self.stats["delta_bytes"] += len(audio)
+            self.on_audio(audio, item)
+        elif t == "response.created":
+            self._response_active = True
+            r = msg.get("response")
+            self.on_event({"type": "response_started",
+                           "response_id": r.get("id") if isinstance(r, dict) else None})
+        elif t == "response.done":
+            self._response_active = False
+            r = msg.get("response")
+            r = r if isinstance(r, dict) else {}
+            self.on_event({"type": "response_done", "response_id": r.get("id"),
+                           "status": r.get("status")})
+        elif t == "error":
+            self.stats["errors"] += 1
+            self.on_event({"type": "model_error", "error": msg.get("error")})
+        return True
+
+    def _on_binary(self, data) -> bool:
+        self.stats["errors"] += 1          # the Realtime protocol has no binary messages
+        return True
+
+    def _on_disconnected(self, conn) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if not self._closing:
+            code = conn.close_code
+            reason = ("closed by the model" if code in (1000, 1001) else
+                      "connection lost" if code in (None, 1006) else
+                      f"connection lost ({code})")
+            self.on_event({"type": "model_disconnected", "reason": reason})
 
     def _send_now(self, obj: dict) -> bool:
-        """Send one message now (synchronous, websockets' framing, one write); False when
-        the leg is not connected or its socket is closing."""
-        if not self.connected:
+        """Send one message now (synchronous, picows' framing, one write); False when the
+        leg is not connected or its socket is closing."""
+        if self._ws is None or self.closed.is_set():
             return False
-        return send_now(self._ws, [dumps(obj).encode()])
+        return self._ws.send_now([dumps(obj).encode()])
 
     async def _send(self, obj: dict) -> bool:
         return self._send_now(obj)
@@ -231,7 +243,7 @@ class RealtimeModelLeg:
             self._stalled = False
             self.stats["appends"] += 1
             self._send_now({"type": "input_audio_buffer.append",
-                            "audio": base64.b64encode(data).decode()})
+                            "audio": b64encode(data).decode()})
 
     def commit_now(self) -> None:
         """The caller's turn is over: commit the buffer and ask for a response."""
@@ -273,14 +285,9 @@ class RealtimeModelLeg:
         self.barge_now(item_id, heard_ms)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            try:
-                await self._reader
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._reader = None
+        self._closing = True
         if self._ws is not None:
+            self._ws.on_text = self._ws.on_binary = None
             await self._ws.close()
             self._ws = None
         self.closed.set()

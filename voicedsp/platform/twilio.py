@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import dataclasses
 import time
 from typing import Any, Optional
@@ -24,8 +23,8 @@ import numpy as np
 import websockets
 
 import voicedsp
-from voicedsp.platform._util import (dumps, loads, log, new_sid, read_wav_mono, send_now,
-                                     synthesize)
+from voicedsp.platform._util import (b64decode, b64encode, dumps, loads, log, new_sid,
+                                     read_wav_mono, synthesize)
 
 __all__ = ["TwilioLeg", "SimulatedPhone", "Say", "Silence", "WaitAgent", "BargeIn", "Hangup",
            "PlayWav"]
@@ -87,8 +86,7 @@ class TwilioLeg:
         if chunk_i is not None:
             self._last_chunk = chunk_i
         try:
-            # what base64.b64decode(validate=True) does, without its wrapper
-            return binascii.a2b_base64(media.get("payload", ""), strict_mode=True)
+            return b64decode(media.get("payload", ""))     # strict, as validate=True
         except (ValueError, TypeError):
             self.fault("bad_base64", "undecodable payload", call_sid)
             return None
@@ -97,7 +95,7 @@ class TwilioLeg:
         """The outbound ``media`` message of one frame (UTF-8 JSON bytes). The hottest
         message of the platform: formatted around the base64 directly (the stream id is
         JSON-escaped once; base64 needs no escaping)."""
-        return self._media_head + binascii.b2a_base64(payload, newline=False) + b'"}}'
+        return self._media_head + b64encode(payload) + b'"}}'
 
     def mark_message(self, name: str) -> bytes:
         return self._mark_head + dumps(name).encode() + b"}}"
@@ -108,7 +106,7 @@ class TwilioLeg:
         msgs = [self.media_message(payload)]
         if mark is not None:
             msgs.append(self.mark_message(mark))
-        if not send_now(self.ws, msgs):
+        if not self.ws.send_now(msgs):
             return False
         self.frames_sent += 1
         return True
@@ -122,7 +120,7 @@ class TwilioLeg:
 
     def clear_now(self) -> None:
         """Send ``clear`` (synchronous; nothing when the socket is not open)."""
-        send_now(self.ws, [self._clear_msg])
+        self.ws.send_now([self._clear_msg])
 
     async def send_clear(self) -> None:
         await self.ws.send(self._clear_msg, text=True)
