@@ -472,9 +472,10 @@ def main() -> int:
 
     logging.getLogger("websockets").setLevel(logging.ERROR)
     logging.getLogger("voicedsp").setLevel(logging.ERROR)
-    model = subprocess.Popen([sys.executable, "-m", "voicedsp.platform.realtime", "--port",
-                              "0", "--mode", "echo"], stdout=subprocess.PIPE, text=True,
-                             preexec_fn=pin_other)
+    model = subprocess.Popen([sys.executable, "-c",
+                              "from voicedsp.platform.realtime import main; main()",
+                              "--port", "0", "--mode", "echo"], stdout=subprocess.PIPE,
+                             text=True, preexec_fn=pin_other)
     url = model.stdout.readline().strip()
     try:
         from voicedsp.platform import _media

@@ -372,6 +372,12 @@ class LocalModelServer:
             await ws.send(dumps(obj))
 
         async def respond(turn_audio: bytes) -> None:
+            try:
+                await stream_response(turn_audio)
+            except websockets.ConnectionClosed:
+                pass                # the client left mid-response: nobody to send to
+
+        async def stream_response(turn_audio: bytes) -> None:
             resp_id, item_id = new_sid("resp_"), new_sid("item_")
             out_codec, out_rate = state["out"]
             await send({"type": "response.created",
