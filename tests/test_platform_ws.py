@@ -339,6 +339,52 @@ def test_client_reassembles_and_counts_what_it_cannot_use():
     run(main())
 
 
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (openssl), and its key."""
+    import shutil
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_client_over_tls_verifies_the_server(tls_cert):
+    """wss:// (what a hosted model's URL is): messages both ways through TLS when the
+    server's certificate verifies; a clear OSError (ssl.SSLError) when it does not."""
+    import ssl
+
+    cert, key = tls_cert
+
+    async def main():
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(cert, key)
+
+        async def echo(ws):
+            async for msg in ws:
+                await ws.send(msg)
+
+        async with websockets.serve(echo, "127.0.0.1", 0, ssl=server_ctx,
+                                    compression=None) as srv:
+            url = f"wss://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+            trusting = ssl.create_default_context(cafile=str(cert))
+            conn = await _ws.connect(url, ssl_context=trusting)
+            got = asyncio.get_running_loop().create_future()
+            conn.on_text = lambda d: got.done() or got.set_result(bytes(d)) or True
+            assert conn.send_now([b'{"type":"session.update"}'])
+            assert await asyncio.wait_for(got, 5) == b'{"type":"session.update"}'
+            await conn.close()
+            with pytest.raises(ssl.SSLError):         # the system's CAs do not know it
+                await _ws.connect(url, timeout=5)
+
+    run(main())
+
+
 def test_a_reader_that_does_not_keep_up_pauses_the_socket():
     """Declined messages queue for recv(); past 64 the socket is not read any more (TCP
     pushes back on the peer) and reading resumes as the handler catches up: nothing lost,

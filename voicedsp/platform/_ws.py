@@ -363,12 +363,16 @@ async def serve(handler, host: str, port: int, **kw) -> MediaServer:
 
 
 async def connect(url: str, *, headers: Optional[dict] = None, max_size: int = 2 ** 20,
-                  close_timeout: float = 2.0, timeout: float = 10.0) -> PicowsConnection:
+                  close_timeout: float = 2.0, timeout: float = 10.0,
+                  ssl_context=None) -> PicowsConnection:
     """A client connection to ``url`` (``ws://`` or ``wss://``), ``headers`` sent with the
-    upgrade request. Raises ``OSError`` (cannot connect), ``asyncio.TimeoutError`` or a
-    ``picows.WSError`` (the server refused the upgrade; ``WSHandshakeError``)."""
+    upgrade request. ``wss://`` verifies the server against the system's certificate
+    authorities unless ``ssl_context`` (an ``ssl.SSLContext``) says otherwise. Raises
+    ``OSError`` (cannot connect; ``ssl.SSLError`` for a certificate that does not verify),
+    ``asyncio.TimeoutError`` or a ``picows.WSError`` (the server refused the upgrade;
+    ``WSHandshakeError``)."""
     _, conn = await picows.ws_connect(
         lambda: PicowsConnection(max_size=max_size, close_timeout=close_timeout), url,
         extra_headers=headers, max_frame_size=max_size, websocket_handshake_timeout=timeout,
-        logger_name=_wslog)
+        logger_name=_wslog, ssl_context=ssl_context)
     return conn

@@ -797,7 +797,7 @@ class Platform:
                 await self._audio_ws(ws, org, path[len("/audio/"):], parse_qs(parts.query))
             else:
                 await ws.close(4404, "unknown path")
-        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
+        except _ws.ConnectionClosed:
             pass
 
     async def _twilio(self, ws, org: str) -> None:
@@ -851,7 +851,7 @@ class Platform:
                         leg.fault("unknown_event", repr(ev), call.sid)
                     else:
                         pre_faults["unknown_event"] += 1
-        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
+        except _ws.ConnectionClosed:
             pass
         finally:
             if hasattr(ws, "on_text"):
@@ -945,7 +945,7 @@ class Platform:
                     break
                 elif leg is not None:
                     leg.fault("unknown_event", repr(ev), call.sid)
-        except (websockets.ConnectionClosed, _ws.ConnectionClosed):
+        except _ws.ConnectionClosed:
             pass
         finally:
             if call is not None:
