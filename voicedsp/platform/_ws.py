@@ -277,9 +277,9 @@ class PicowsConnection(WSListener):
         """Frame and write ``binary`` (one binary message, optional) then each of ``texts``
         (UTF-8 bytes, text messages), synchronously; False (nothing sent) when the
         connection is not open."""
-        ws = self.ws
-        if self._closed or ws is None or ws.is_close_frame_sent or self.transport.is_closing():
+        if not self.open or self.transport.is_closing():
             return False
+        ws = self.ws
         if binary is not None:
             ws.send(_BINARY, binary)
         for t in texts:

@@ -215,12 +215,9 @@ class RealtimeModelLeg:
     def _send_now(self, obj: dict) -> bool:
         """Send one message now (synchronous, picows' framing, one write); False when the
         leg is not connected or its socket is closing."""
-        if self._ws is None or self.closed.is_set():
+        if not self.connected:
             return False
         return self._ws.send_now([dumps(obj).encode()])
-
-    async def _send(self, obj: dict) -> bool:
-        return self._send_now(obj)
 
     def append_now(self, audio: bytes) -> None:
         """Queue caller audio (model codec); sent in ``append_ms`` batches (synchronous)."""
