@@ -1,5 +1,6 @@
 #include "voicedsp/bridge.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +10,10 @@
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
 #include "group.h"
+#include "turn_ref.h"
 
-#define FAR_HISTORY 32   /* downlink frames kept to align the far-end reference with playout */
+#define FAR_HISTORY 32   /* downlink frames whose reference measure is kept to align it with
+                          * playout */
 #define SLICE 2880       /* model audio is resampled in slices of at most this many samples */
 
 struct vdsp_bridge {
@@ -26,14 +29,16 @@ struct vdsp_bridge {
     vdsp_playout *play;
     int16_t *up_pcm;         /* [caller_n] the last uplink frame, decoded */
     int16_t *up_model;       /* [model_in_n] the same at the model's rate */
-    int16_t *far;            /* [FAR_HISTORY][caller_n] frames handed out, newest at far_next-1 */
-    uint64_t far_count;      /* frames handed out (indexes the ring) */
+    int16_t *down_pcm;       /* [caller_n] the last frame handed out */
+    uint64_t far_count;      /* frames handed out (indexes far) */
     int16_t *slice_in;       /* [slice_in_n] decoded (or realigned) model audio */
     size_t slice_in_n;
     int16_t *slice_out;      /* [slice_out_n] the same at the caller's rate */
     size_t slice_out_n;
     int held;                /* playout paused by a barge candidate */
     vdsp_bridge_stats stats;
+    double far[FAR_HISTORY]; /* the turn detector's measure of each frame handed out, newest at
+                              * far_count - 1 (last: a tick reads one or two entries) */
 };
 
 void vdsp_bridge_config_default(vdsp_bridge_config *cfg) {
@@ -140,18 +145,18 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
         b->slice_out_n = vdsp_resampler_max_output(b->down, SLICE) + 1;
         b->up_pcm = calloc(b->caller_n, sizeof *b->up_pcm);
         b->up_model = calloc(b->model_in_n + 1, sizeof *b->up_model);
-        b->far = calloc(FAR_HISTORY * b->caller_n, sizeof *b->far);
+        b->down_pcm = calloc(b->caller_n, sizeof *b->down_pcm);
         /* Opus models: one whole packet; otherwise G.711 or unaligned PCM16 goes through it
          * in pieces */
         b->slice_in_n = cfg->model_codec == VDSP_CODEC_OPUS ? VDSP_OPUS_MAX_FRAME_SAMPLES : 960;
         b->slice_in = calloc(b->slice_in_n, sizeof *b->slice_in);
         b->slice_out = calloc(b->slice_out_n, sizeof *b->slice_out);
-        if (!b->up_pcm || !b->up_model || !b->far || !b->slice_in || !b->slice_out) {
+        if (!b->up_pcm || !b->up_model || !b->down_pcm || !b->slice_in || !b->slice_out) {
             st = VDSP_ERR_NO_MEMORY;
         } else {
             /* touch the pages now, not in the first tick (calloc leaves fresh pages unmapped;
              * see vdsp_playout_create) */
-            memset(b->far, 0, FAR_HISTORY * b->caller_n * sizeof *b->far);
+            memset(b->down_pcm, 0, b->caller_n * sizeof *b->down_pcm);
             memset(b->up_pcm, 0, b->caller_n * sizeof *b->up_pcm);
             memset(b->up_model, 0, (b->model_in_n + 1) * sizeof *b->up_model);
             memset(b->slice_in, 0, b->slice_in_n * sizeof *b->slice_in);
@@ -180,7 +185,7 @@ void vdsp_bridge_destroy(vdsp_bridge *b) {
     vdsp_playout_destroy(b->play);
     free(b->up_pcm);
     free(b->up_model);
-    free(b->far);
+    free(b->down_pcm);
     free(b->slice_in);
     free(b->slice_out);
     free(b);
@@ -240,12 +245,13 @@ static int encode(int codec, vdsp_opus_encoder *enc, const int16_t *pcm, size_t 
     }
 }
 
-/* The frame handed out `lag` ticks ago (the one the caller hears now), or NULL (silence). */
-static const int16_t *far_reference(const vdsp_bridge *b) {
+/* The measure of the frame handed out `lag` ticks ago (the one the caller hears now; 0:
+ * silence). */
+static double far_reference(const vdsp_bridge *b) {
     uint64_t lag = vdsp_playout_lag_ticks(b->play);
     if (lag >= FAR_HISTORY) lag = FAR_HISTORY - 1;
-    if (b->far_count <= lag) return NULL;
-    return b->far + ((b->far_count - 1 - lag) % FAR_HISTORY) * b->caller_n;
+    if (b->far_count <= lag) return 0.0;
+    return b->far[(b->far_count - 1 - lag) % FAR_HISTORY];
 }
 
 static void drop_queue(vdsp_bridge *b) {
@@ -304,7 +310,8 @@ static int uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes, uint
 
     /* 2. turn detection against what the caller hears now */
     vdsp_turn_event tev[VDSP_TURN_MAX_EVENTS];
-    int ne = vdsp_turn_process(b->turn, b->up_pcm, far_reference(b), n, tev, VDSP_TURN_MAX_EVENTS);
+    int ne = vdsp_turn_process_ref(b->turn, b->up_pcm, far_reference(b), n, tev,
+                                   VDSP_TURN_MAX_EVENTS);
     if (ne < 0) return ne;
     for (int i = 0; i < ne; i++) {
         vdsp_bridge_event *e = &events[i];
@@ -468,12 +475,13 @@ int vdsp_bridge_downlink(vdsp_bridge *b, uint8_t *out, size_t capacity, size_t *
     if (!b || !out || !bytes) return VDSP_ERR_INVALID_ARGUMENT;
     *bytes = 0;
     if (capacity < codec_bytes(b->cfg.caller_codec, b->caller_n)) return VDSP_ERR_BUFFER_TOO_SMALL;
-    int16_t *frame = b->far + (b->far_count % FAR_HISTORY) * b->caller_n;
-    size_t real = vdsp_playout_pop(b->play, frame, NULL);
+    size_t real = vdsp_playout_pop(b->play, b->down_pcm, NULL);
+    b->far[b->far_count % FAR_HISTORY] = vdsp_turn_reference_energy(b->turn, b->down_pcm, !real);
     b->far_count++;
     b->stats.frames_out++;
     if (!real) b->stats.silent_frames++;
-    return encode(b->cfg.caller_codec, b->caller_enc, frame, b->caller_n, out, capacity, bytes);
+    return encode(b->cfg.caller_codec, b->caller_enc, b->down_pcm, b->caller_n, out, capacity,
+                  bytes);
 }
 
 uint64_t vdsp_bridge_mark(const vdsp_bridge *b) { return vdsp_playout_mark(b->play); }
@@ -508,7 +516,7 @@ const int16_t *vdsp_bridge_last_uplink_pcm(const vdsp_bridge *b, size_t *n) {
 
 const int16_t *vdsp_bridge_last_downlink_pcm(const vdsp_bridge *b, size_t *n) {
     *n = b->far_count ? b->caller_n : 0;
-    return b->far + ((b->far_count + FAR_HISTORY - 1) % FAR_HISTORY) * b->caller_n;
+    return b->down_pcm;
 }
 
 void vdsp_bridge_reset(vdsp_bridge *b) {
@@ -520,7 +528,8 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
     if (b->caller_enc) vdsp_opus_encoder_reset(b->caller_enc);
     if (b->model_enc) vdsp_opus_encoder_reset(b->model_enc);
     vdsp_playout_reset(b->play);
-    memset(b->far, 0, FAR_HISTORY * b->caller_n * sizeof *b->far);
+    memset(b->down_pcm, 0, b->caller_n * sizeof *b->down_pcm);
+    memset(b->far, 0, sizeof b->far);
     b->far_count = 0;
     b->held = 0;
     memset(&b->stats, 0, sizeof b->stats);
@@ -544,23 +553,23 @@ static void *lend(const vdsp_resampler *r, uint32_t *scratch) {
 static void prefetch_tick(const vdsp_bridge *b, int stage) {
     if (!b) return;
     if (stage == 0) {
-        vdsp_prefetch_span(b, sizeof *b, 1);
+        vdsp_prefetch_span(b, offsetof(vdsp_bridge, far), 1);
     } else if (stage == 1) {
-        vdsp_turn_prefetch(b->turn);
+        VDSP_PREFETCH_W(&b->far[(b->far_count - 1) % FAR_HISTORY]);
+        VDSP_PREFETCH_W(&b->far[b->far_count % FAR_HISTORY]);
+        vdsp_turn_prefetch(b->turn, 0);
         vdsp_resampler_prefetch(b->up, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 0, 0);
         vdsp_prefetch_span(b->up_pcm, b->caller_n * sizeof *b->up_pcm, 1);
         if (b->cfg.model_codec != VDSP_CODEC_PCM16)
             vdsp_prefetch_span(b->up_model, b->model_in_n * sizeof *b->up_model, 1);
-        vdsp_prefetch_span(b->far + (b->far_count % FAR_HISTORY) * b->caller_n,
-                           b->caller_n * sizeof *b->far, 1);
+        vdsp_prefetch_span(b->down_pcm, b->caller_n * sizeof *b->down_pcm, 1);
     } else {
         vdsp_resampler_prefetch(b->up, 1, b->caller_n,
                                 vdsp_resampler_scratch_bytes(b->up) >
                                     GROUP_SCRATCH_WORDS * sizeof(uint32_t));
         vdsp_playout_prefetch(b->play, 1, 0, 0);
-        const int16_t *ref = far_reference(b);
-        if (ref) vdsp_prefetch_span(ref, b->caller_n * sizeof *ref, 0);
+        vdsp_turn_prefetch(b->turn, 1);
     }
 }
 

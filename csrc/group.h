@@ -56,8 +56,9 @@ size_t vdsp_resampler_scratch_bytes(const vdsp_resampler *r);
 int vdsp_resampler_process_i16_scratch(vdsp_resampler *r, const int16_t *in, size_t n_in,
                                        int16_t *out, size_t out_capacity, size_t *n_out,
                                        void *scratch);
-/* The turn detector's state (all of it is touched per frame). */
-void vdsp_turn_prefetch(const vdsp_turn *t);
+/* The turn detector's state a frame touches (stage 0: all but the echo rings; stage 1, which
+ * reads what stage 0 announced: the ring entries and the rest). */
+void vdsp_turn_prefetch(const vdsp_turn *t, int stage);
 /* The playout queue (stage 0: the object; stage 1: the ring where a push of n samples
  * writes (push = 1) or where the next pop reads). */
 void vdsp_playout_prefetch(const vdsp_playout *p, int stage, int push, size_t n);

@@ -1,12 +1,14 @@
 /* Turn detector: VAD with echo-aware gating, end of turn, backchannels, barge-in.
  * voicedsp/_turn_reference.py mirrors this file; keep the two in step. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
 #include "vad_core.h"
 #include "group.h"
+#include "turn_ref.h"
 
 #define ONSET_MS 40            /* consecutive raw speech that opens a segment */
 #define BRIDGE_MS 100          /* gaps up to this long stay inside one segment */
@@ -372,10 +374,30 @@ static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
     }
 }
 
+double vdsp_turn_reference_energy(vdsp_turn *tt, const int16_t *downlink, int silent)
+{
+    double d[2];
+    if (silent && (tt->dh.h[0] | tt->dh.h[1] | tt->dh.h[2]) == 0)
+        return 0.0; /* zeros through a filter at rest */
+    vdsp_band_energies(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh, d);
+    return d[0] + d[1];
+}
+
 int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downlink,
                       size_t n_samples, vdsp_turn_event *ev, size_t capacity)
 {
-    double e[2], d[2], dt = 0.0, extra = 0.0;
+    double dt = 0.0;
+    /* the reference's filter moves only for a frame that will be processed */
+    if (downlink != NULL && tt != NULL && uplink != NULL && ev != NULL && n_samples == tt->n &&
+        capacity >= VDSP_TURN_MAX_EVENTS)
+        dt = vdsp_turn_reference_energy(tt, downlink, 0);
+    return vdsp_turn_process_ref(tt, uplink, dt, n_samples, ev, capacity);
+}
+
+int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_t n_samples,
+                          vdsp_turn_event *ev, size_t capacity)
+{
+    double e[2], extra = 0.0;
     int64_t t0, t1;
     int raw, agent_now, n = 0;
     if (tt == NULL || uplink == NULL || ev == NULL)
@@ -385,10 +407,6 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
     if (capacity < VDSP_TURN_MAX_EVENTS)
         return VDSP_ERR_BUFFER_TOO_SMALL;
     vdsp_band_energies(uplink, tt->n / (size_t)tt->dec, tt->dec, &tt->uh, e);
-    if (downlink != NULL) {
-        vdsp_band_energies(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh, d);
-        dt = d[0] + d[1];
-    }
     if (tt->smooth) {
         /* 10 ms frames decide on a sliding 20 ms window, like 20 ms frames */
         double cur0 = e[0], cur1 = e[1], curd = dt;
@@ -520,6 +538,20 @@ void vdsp_turn_destroy(vdsp_turn *tt)
     free(tt);
 }
 
-void vdsp_turn_prefetch(const vdsp_turn *t) {
-    if (t) vdsp_prefetch_span(t, sizeof *t, 1);
+void vdsp_turn_prefetch(const vdsp_turn *tt, int stage) {
+    int64_t i, k;
+    if (tt == NULL)
+        return;
+    if (stage == 0) {
+        vdsp_prefetch_span(tt, offsetof(vdsp_turn, ring), 1);
+        return;
+    }
+    /* of the echo rings, the next frame touches the last lags + 2 entries; of xc, lags */
+    k = tt->k + 1;
+    for (i = k - tt->lags - 1; i < k + 8; i += 8) {
+        VDSP_PREFETCH_W(&RING(i < k ? i : k));
+        VDSP_PREFETCH_W(&RING_AMP(i < k ? i : k));
+    }
+    vdsp_prefetch_span(tt->xc, (size_t)tt->lags * sizeof tt->xc[0], 1);
+    vdsp_prefetch_span(&tt->n_echo, sizeof *tt - offsetof(vdsp_turn, n_echo), 1);
 }
