@@ -282,17 +282,17 @@ def test_detector_hears_the_agent_frames_as_played(speech8k):
     """The bridge's turn events equal a TurnDetector fed the caller's frames and, as far-end
     reference, the frame handed out the tick before (what the caller hears meanwhile): through
     agent audio, the silence after it and agent audio again."""
-    frames = frames_of(voicedsp.ulaw_encode(speech8k), 160)
-    bridge = voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000)
+    # a PCM16 caller: the frames handed out are the very samples the detector measured
+    frames = frames_of(speech8k.tobytes(), 320)
+    bridge = voicedsp.MediaBridge("pcm16", 8000, "pcm16", 16000, 24000)
     det = voicedsp.TurnDetector(8000, 20)
     played, got, want = None, [], []
     for t, f in enumerate(frames):
         if t in (0, 60):
             bridge.push_model_audio(tone(300, 0.7, 24000, amp=6000).tobytes())
         got += [(e.type, e.t_ms, e.start_ms) for e in bridge.uplink(f)[1]]
-        want += [(e.type, e.t_ms, e.start_ms) for e in
-                 det.process(voicedsp.ulaw_decode(f), played)]
-        played = voicedsp.ulaw_decode(bridge.downlink())
+        want += [(e.type, e.t_ms, e.start_ms) for e in det.process(f, played)]
+        played = bridge.downlink()
     assert any(kind == "barge_candidate" for kind, _, _ in want)
     assert got == want
 
