@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from typing import Callable, Optional, Union
 
 import picows
@@ -42,8 +43,24 @@ _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CONT = WSMsgType.CONTINUATION
 _CLOSE = WSMsgType.CLOSE
-_wslog = log.getChild("ws")
 _QUEUE_HIGH, _QUEUE_LOW = 64, 16        # slow-path messages queued: pause / resume reading
+
+
+class _PicowsLog(logging.LoggerAdapter):
+    """The logger picows writes to. picows logs a peer's protocol violation (a bad frame,
+    invalid UTF-8, a message over ``max_size``) at ERROR; the connection is failed with its
+    close code and the fault is the peer's, so it is logged here at WARNING. Everything else
+    passes unchanged."""
+
+    _PEER_FAULTS = ("WS parser error", "on_ws_frame raised WSProtocolError")
+
+    def log(self, level, msg, *args, **kwargs):
+        if level == logging.ERROR and isinstance(msg, str) and msg.startswith(self._PEER_FAULTS):
+            level = logging.WARNING
+        super().log(level, msg, *args, **kwargs)
+
+
+_wslog = _PicowsLog(log.getChild("ws"), {})
 
 
 class ConnectionClosed(ConnectionError):
