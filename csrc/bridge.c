@@ -94,7 +94,13 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     b->cfg = *cfg;
     b->caller_n = (size_t)cfg->caller_rate_hz * (size_t)cfg->frame_ms / 1000;
     b->model_in_n = (size_t)cfg->model_input_rate_hz * (size_t)cfg->frame_ms / 1000;
-    int st = vdsp_turn_create(cfg->caller_rate_hz, cfg->frame_ms, &cfg->turn, &b->turn);
+    /* the frame buffers every tick touches first, next to the bridge (malloc places them in
+     * order); the cold ones last */
+    b->up_pcm = calloc(b->caller_n, sizeof *b->up_pcm);
+    b->down_pcm = calloc(b->caller_n, sizeof *b->down_pcm);
+    int st = !b->up_pcm || !b->down_pcm ? VDSP_ERR_NO_MEMORY : VDSP_OK;
+    if (st == VDSP_OK)
+        st = vdsp_turn_create(cfg->caller_rate_hz, cfg->frame_ms, &cfg->turn, &b->turn);
     /* The linear-phase telephony design: half the taps of the alias-free one. What its
      * transition band (0.85-1.15 x Nyquist) lets through is far below a G.711 leg's own
      * quantization noise and outside what a speech model listens to. */
@@ -143,15 +149,13 @@ int vdsp_bridge_create(const vdsp_bridge_config *cfg, vdsp_bridge **out) {
     if (st == VDSP_OK) {
         /* a slice of model audio is at most SLICE samples; one Opus packet at most 120 ms */
         b->slice_out_n = vdsp_resampler_max_output(b->down, SLICE) + 1;
-        b->up_pcm = calloc(b->caller_n, sizeof *b->up_pcm);
         b->up_model = calloc(b->model_in_n + 1, sizeof *b->up_model);
-        b->down_pcm = calloc(b->caller_n, sizeof *b->down_pcm);
         /* Opus models: one whole packet; otherwise G.711 or unaligned PCM16 goes through it
          * in pieces */
         b->slice_in_n = cfg->model_codec == VDSP_CODEC_OPUS ? VDSP_OPUS_MAX_FRAME_SAMPLES : 960;
         b->slice_in = calloc(b->slice_in_n, sizeof *b->slice_in);
         b->slice_out = calloc(b->slice_out_n, sizeof *b->slice_out);
-        if (!b->up_pcm || !b->up_model || !b->down_pcm || !b->slice_in || !b->slice_out) {
+        if (!b->up_model || !b->slice_in || !b->slice_out) {
             st = VDSP_ERR_NO_MEMORY;
         } else {
             /* touch the pages now, not in the first tick (calloc leaves fresh pages unmapped;

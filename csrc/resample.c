@@ -477,17 +477,20 @@ int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_
     r->cap = block + T + r->wr0 + r->q + 8 + GROUP;
     r->scratch_frames = (size_t)((uint64_t)block * L / M) + 2;
 
+    /* What every int16 call touches first (the int16 history, the pair offsets), so that
+     * malloc places it next to the object; then what float calls and calls without a lent
+     * work buffer use. */
+    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
+    if (r->int_path) r->pair_off = aligned_calloc(d->npairs * sizeof(size_t), &a->pair_off_base);
     r->hist = aligned_calloc((size_t)channels * r->cap * sizeof(float), &a->hist_base);
     r->scratch = aligned_calloc(r->scratch_frames * (size_t)channels * sizeof(float),
                                 &a->scratch_base);
-    r->hist16 = aligned_calloc((size_t)channels * r->cap * sizeof(int16_t), &a->hist16_base);
     if (!r->hist || !r->scratch || !r->hist16) {
         vdsp_resampler_destroy(r);
         return VDSP_ERR_NO_MEMORY;
     }
     if (r->int_path) {
         r->pair_stride = block / M + T + 16;
-        r->pair_off = aligned_calloc(r->npairs * sizeof(size_t), &a->pair_off_base);
         /* M streams, then (M > 1) room for the M pair_stride contiguous pairs they come from */
         r->pairs = aligned_calloc((size_t)(M > 1 ? 2 * M : 1) * r->pair_stride * sizeof(uint32_t),
                                   &a->pairs_base);
