@@ -5,7 +5,9 @@ Every test goes through the MediaBridge contract (voicedsp.platform._media.make_
 import asyncio
 import base64
 import gc
+import logging
 
+import numpy as np
 import pytest
 
 pytest.importorskip("websockets")
@@ -330,8 +332,6 @@ def test_capacity_refuses_extra_calls_cleanly():
 
 def test_bare_audio_bridge_is_the_far_end():
     async def main():
-        import numpy as np
-
         async with voicedsp.Voice(local_model=FAST) as voice:
             phone = voice.simulate_inbound([Silence(200), Say("Hello there."), Silence(900)])
             call = await voice.wait_for_call(phone.call_sid)
@@ -370,8 +370,6 @@ def test_browser_opus_leg():
     except ValueError:
         pytest.skip("no Opus codec (voicedsp.OpusEncoder or opuslib)")
     import time
-
-    import numpy as np
 
     from voicedsp.platform._util import synthesize
 
@@ -484,3 +482,18 @@ def test_media_and_marks_take_the_fast_path(monkeypatch):
             await ws.close()
 
     run(main())
+
+
+def test_scripted_speech_without_espeak_is_a_buzz_and_says_so(monkeypatch, caplog):
+    from voicedsp.platform import _util
+
+    monkeypatch.setattr(_util, "have_espeak", lambda: False)
+    _util._warn_no_espeak.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="voicedsp.platform"):
+        a = _util.synthesize.__wrapped__("one two three", 8000)
+        b = _util.synthesize.__wrapped__("four five", 8000)
+    pcm = np.frombuffer(a, np.int16)
+    assert len(pcm) == int(max(0.3, 0.07 * 13) * 8000) and np.abs(pcm).max() > 1000
+    assert len(b) < len(a)
+    assert [r.levelno for r in caplog.records if "espeak-ng" in r.getMessage()] == [
+        logging.WARNING]                               # once, not per text

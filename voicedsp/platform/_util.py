@@ -57,12 +57,18 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+@functools.lru_cache(maxsize=1)
+def _warn_no_espeak() -> None:
+    log.warning("espeak-ng not found: scripted speech is a voiced buzz of the text's length "
+                "(install espeak-ng for words)")
+
+
 @functools.lru_cache(maxsize=256)
 def synthesize(text: str, rate_hz: int = 8000, wpm: int = 175, voice: str = "en-us") -> bytes:
     """Speak ``text`` with espeak-ng; int16 PCM bytes at ``rate_hz`` (cached).
 
-    Falls back to a voiced buzz of the text's approximate duration when espeak-ng is missing,
-    so scripted calls still carry speech-like energy.
+    Falls back to a voiced buzz of the text's approximate duration when espeak-ng is missing
+    (logged once as a warning), so scripted calls still carry speech-like energy.
     """
     from voicedsp.platform._media import resample
 
@@ -76,6 +82,7 @@ def synthesize(text: str, rate_hz: int = 8000, wpm: int = 175, voice: str = "en-
         return _trim(resample(pcm, rate, rate_hz), rate_hz)
     import numpy as np
 
+    _warn_no_espeak()
     dur = max(0.3, 0.07 * len(text))
     t = np.arange(int(dur * rate_hz)) / rate_hz
     env = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)
