@@ -31,6 +31,8 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo estimate is this
+                                  far above it (that energy is the agent's, not ambient) */
 #define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
@@ -52,7 +54,7 @@ struct vdsp_turn {
     int instant, gating, lags, smooth;
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin, tail_per_db, peak_rel, level_per_db;
+    double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
     int64_t tail_max;
     int level_back;
     /* state */
@@ -212,6 +214,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
+    tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
     tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
     tt->level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0;
@@ -421,7 +424,8 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         raw = 0; /* a tail this far under the turn's peak is over */
     if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
         raw = 0;
-    vdsp_vad_core_update(&tt->core, e, raw);
+    vdsp_vad_core_update_ex(&tt->core, e, raw,
+                            extra > tt->hold * (tt->core.nf[0] + tt->core.nf[1]));
     tt->raw = raw;
     tt->lvl[(size_t)tt->k & (LEVEL_RING - 1)] = e[0] + e[1];
     if (raw) {

@@ -315,6 +315,30 @@ def test_double_talk_still_barges_in_with_gating(make):
     assert len(barges) == 1 and 120 * F + 300 <= barges[0] <= 120 * F + 400
 
 
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_noise_floor_does_not_climb_into_the_echo(hold):
+    # 4 s of agent speech echoed at -10 dB over a quiet microphone: the energy is the agent's,
+    # so the noise floor stays at the ambient level (it used to climb ~20 dB into the echo,
+    # which then hid a caller's softer speech and tails); with the hold disabled it climbs
+    det = Reference()
+    if not hold:
+        det.det.hold = float("inf")
+    hist = []
+    noise = np.random.default_rng(5)
+    floors = []
+    for i, down in enumerate([None] * 20 + agent_speech(200)):
+        up = np.frombuffer(echo_of(down, 6, 0.3, hist), dtype=np.int16) + \
+            noise.integers(-20, 20, N).astype(np.int16)
+        det.process(up.astype(np.int16).tobytes(), down)
+        floors.append(10 * math.log10(sum(det.det.core.nf)))
+    rise = max(floors[20:]) - floors[19]
+    if hold:
+        assert rise < 3.0
+    else:
+        assert rise > 15.0
+
+
 # ------------------------------------------------------------------ rates, frames, reset
 
 @pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])
