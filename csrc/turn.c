@@ -73,6 +73,7 @@ struct vdsp_turn {
     int64_t last_agent;
     int seg_open, seg_confirmed;
     int64_t seg_start, seg_raw, last_raw_end, last_end_ref;
+    int64_t last_speech; /* end of the last raw frame of a confirmed segment */
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_start, last_commit, cand;
     double turn_peak, mask_end;
@@ -131,6 +132,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
     tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
+    tt->last_speech = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
     tt->turn_start = tt->last_commit = tt->cand = 0;
     tt->turn_peak = 0.0;
@@ -469,6 +471,8 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
                 onset(tt, ev, &n, t1);
             }
         }
+        if (tt->seg_confirmed)
+            tt->last_speech = t1;
     } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
         end_segment(tt, ev, &n, t1);
     }
@@ -488,7 +492,7 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
         /* speech held over the agent for barge_confirm_ms already showed a real turn, and
          * the echo estimate hides part of it (often the end): it needs less heard speech */
         int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
-        if (tt->last_raw_end - tt->turn_start >= need) {
+        if (tt->last_speech - tt->turn_start >= need) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
                 tt->last_commit = t1;

@@ -105,6 +105,22 @@ def test_one_turn_exact_events(make):
     ]
 
 
+
+def test_unconfirmed_blips_do_not_make_a_turn(make):
+    # 60 ms of confirmed speech, then single 20 ms blips 120 ms apart (each too short to
+    # open a segment, as echo leaking through the gate looks): the blips keep the silence
+    # timer from running out, but the turn's length counts only confirmed speech, so it is
+    # a backchannel (it used to span to the last blip, 700 ms, and commit)
+    det = make(echo_gating=False)
+    parts = [(10, SIL, None), (3, SPEECH, None)]
+    for _ in range(5):
+        parts += [(6, SIL, None), (1, SPEECH, None)]
+    parts += [(40, SIL, None)]
+    ev = decisions(run(det, script(*parts)))
+    last_blip = (10 + 3 + 5 * 7) * F
+    assert ev == [("backchannel", last_blip + 500)]
+
+
 def test_short_speech_is_a_backchannel(make):
     det = make(echo_gating=False)
     ev = run(det, script((10, SIL, None), (10, SPEECH, None), (40, SIL, None)))

@@ -276,6 +276,7 @@ class TurnReference:
         self.seg_start = 0
         self.seg_raw = 0
         self.last_raw_end = 0
+        self.last_speech = 0          # end of the last raw frame of a confirmed segment
         self.last_end_ref = 0
         self.turn_open = False
         self.turn_start = 0
@@ -419,6 +420,8 @@ class TurnReference:
                         start = self.last_end_ref      # segments never overlap
                     ev.append(RefEvent("speech_start", t1, start, start))
                     self._onset(ev, t1)
+            if self.seg_confirmed:
+                self.last_speech = t1
         elif self.seg_open and t1 - self.last_raw_end > self.bridge:
             self._end_segment(ev, t1)
         if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
@@ -433,7 +436,7 @@ class TurnReference:
             # speech held over the agent for barge_confirm_ms already showed a real turn, and
             # the echo estimate hides part of it (often the end): it needs less heard speech
             need = self.min_speech_barged if self.barged else self.min_speech
-            if self.last_raw_end - self.turn_start >= need:
+            if self.last_speech - self.turn_start >= need:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
                     self.last_commit = t1
