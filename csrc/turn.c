@@ -33,6 +33,8 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo estimate is this
+                                  far above it (that energy is the agent's, not ambient) */
 #define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
@@ -54,7 +56,7 @@ struct vdsp_turn {
     int instant, gating, lags, smooth;
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
-    double trunc, pull, g0, margin, tail_per_db, peak_rel, level_per_db;
+    double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
     int64_t tail_max;
     int level_back;
     /* state */
@@ -73,6 +75,7 @@ struct vdsp_turn {
     int64_t last_agent;
     int seg_open, seg_confirmed;
     int64_t seg_start, seg_raw, last_raw_end, last_end_ref;
+    int64_t last_speech; /* end of the last raw frame of a confirmed segment */
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_start, last_commit, cand;
     double turn_peak, mask_end;
@@ -131,6 +134,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
     tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
+    tt->last_speech = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
     tt->turn_start = tt->last_commit = tt->cand = 0;
     tt->turn_peak = 0.0;
@@ -214,6 +218,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
+    tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
     tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
     tt->level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0;
@@ -439,7 +444,8 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         raw = 0; /* a tail this far under the turn's peak is over */
     if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
         raw = 0;
-    vdsp_vad_core_update(&tt->core, e, raw);
+    vdsp_vad_core_update_ex(&tt->core, e, raw,
+                            extra > tt->hold * (tt->core.nf[0] + tt->core.nf[1]));
     tt->raw = raw;
     tt->lvl[(size_t)tt->k & (LEVEL_RING - 1)] = e[0] + e[1];
     if (raw) {
@@ -483,6 +489,8 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
                 onset(tt, ev, &n, t1);
             }
         }
+        if (tt->seg_confirmed)
+            tt->last_speech = t1;
     } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
         end_segment(tt, ev, &n, t1);
     }
@@ -502,7 +510,7 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         /* speech held over the agent for barge_confirm_ms already showed a real turn, and
          * the echo estimate hides part of it (often the end): it needs less heard speech */
         int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
-        if (tt->last_raw_end - tt->turn_start >= need) {
+        if (tt->last_speech - tt->turn_start >= need) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
                 tt->last_commit = t1;

@@ -62,7 +62,10 @@ static inline int vdsp_vad_core_decide(vdsp_vad_core *c, const double e[2], doub
     return raw;
 }
 
-static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int raw)
+/* Noise-floor update after a decision; with `hold`, the floor may fall but not rise (the
+ * frame's energy is explained by something else than the ambient noise, e.g. echo). */
+static inline void vdsp_vad_core_update_ex(vdsp_vad_core *c, const double e[2], int raw,
+                                           int hold)
 {
     int b;
     if (c->n_init < c->init_frames) {
@@ -87,6 +90,8 @@ static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int
             c->nf[b] += VDSP_NF_DOWN * (x - c->nf[b]);
             if (c->nf[b] < VDSP_NF_MIN)
                 c->nf[b] = VDSP_NF_MIN;
+        } else if (hold) {
+            /* keep the floor */
         } else if (!raw) {
             double y = c->nf[b] * c->up_quiet;
             c->nf[b] = y < x ? y : x;
@@ -95,6 +100,11 @@ static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int
         }
     }
     c->state = raw;
+}
+
+static inline void vdsp_vad_core_update(vdsp_vad_core *c, const double e[2], int raw)
+{
+    vdsp_vad_core_update_ex(c, e, raw, 0);
 }
 
 #endif /* VOICEDSP_VAD_CORE_H */

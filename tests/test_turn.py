@@ -105,6 +105,22 @@ def test_one_turn_exact_events(make):
     ]
 
 
+
+def test_unconfirmed_blips_do_not_make_a_turn(make):
+    # 60 ms of confirmed speech, then single 20 ms blips 120 ms apart (each too short to
+    # open a segment, as echo leaking through the gate looks): the blips keep the silence
+    # timer from running out, but the turn's length counts only confirmed speech, so it is
+    # a backchannel (it used to span to the last blip, 700 ms, and commit)
+    det = make(echo_gating=False)
+    parts = [(10, SIL, None), (3, SPEECH, None)]
+    for _ in range(5):
+        parts += [(6, SIL, None), (1, SPEECH, None)]
+    parts += [(40, SIL, None)]
+    ev = decisions(run(det, script(*parts)))
+    last_blip = (10 + 3 + 5 * 7) * F
+    assert ev == [("backchannel", last_blip + 500)]
+
+
 def test_short_speech_is_a_backchannel(make):
     det = make(echo_gating=False)
     ev = run(det, script((10, SIL, None), (10, SPEECH, None), (40, SIL, None)))
@@ -313,6 +329,37 @@ def test_double_talk_still_barges_in_with_gating(make):
         ev += det.process(np.clip(up, -32768, 32767).astype(np.int16).tobytes(), down)
     barges = [t for k, t in decisions(ev) if k == "barge_in"]
     assert len(barges) == 1 and 120 * F + 300 <= barges[0] <= 120 * F + 400
+
+
+
+@pytest.mark.parametrize("hold", [True, False])
+def test_noise_floor_does_not_climb_into_the_echo(hold):
+    # 4 s of agent speech echoed at -10 dB over a quiet microphone: the energy is the agent's,
+    # so the noise floor stays at the ambient level (it used to climb ~20 dB into the echo,
+    # which then hid a caller's softer speech and tails); with the hold disabled it climbs
+    det, nat = Reference(), Native()
+    if not hold:
+        det.det.hold = float("inf")
+    hist = []
+    noise = np.random.default_rng(5)
+    floors = []
+    ev_ref, ev_nat = [], []
+    for i, down in enumerate([None] * 20 + agent_speech(200) + [None] * 60):
+        up = np.frombuffer(echo_of(down, 6, 0.3, hist), dtype=np.int16).astype(np.int32) + \
+            noise.integers(-20, 20, N)
+        if 200 <= i < 240:
+            up = up + np.frombuffer(tone(1000, 3000), dtype=np.int16)   # the caller
+        frame = np.clip(up, -32768, 32767).astype(np.int16).tobytes()
+        ev_ref += det.process(frame, down)
+        ev_nat += nat.process(frame, down)
+        if i < 200:
+            floors.append(10 * math.log10(sum(det.det.core.nf)))
+    rise = max(floors[20:]) - floors[19]
+    if hold:
+        assert rise < 3.0
+        assert ev_nat == ev_ref                   # the native detector holds its floor too
+    else:
+        assert rise > 15.0
 
 
 # ------------------------------------------------------------------ rates, frames, reset

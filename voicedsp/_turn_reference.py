@@ -53,6 +53,8 @@ LEVEL_REF_DB = 3.6       # the masking level, against this: a sudden drop into t
 LEVEL_MS_PER_DB = 8.0    # hides more speech than a fade (low); this much silence per dB
 LEVEL_RING = 8           # power of two, > LEVEL_BACK_MS / 10 ms
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
+ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo estimate is this far
+                         # above it (that energy is the agent's, not ambient noise)
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
     BARGE_REJECTED = range(7)
@@ -143,7 +145,8 @@ class _VadCore:
         self.prev[1] = e[1]
         return raw
 
-    def update(self, e, raw):
+    def update(self, e, raw, hold=False):
+        """Noise-floor update; with `hold` the floor may fall but not rise."""
         nf = self.nf
         if self.n_init < self.init_frames:
             # start of the stream: the floor is the running mean of the frames so far (not
@@ -163,6 +166,8 @@ class _VadCore:
                 nf[b] += NF_DOWN * (x - nf[b])
                 if nf[b] < NF_MIN:
                     nf[b] = NF_MIN
+            elif hold:
+                pass
             elif not raw:
                 y = nf[b] * self.up_quiet
                 nf[b] = y if y < x else x
@@ -242,6 +247,7 @@ class TurnReference:
         self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
+        self.hold = 10.0 ** (ECHO_HOLD_DB / 10.0)
         self.tail_max = ms(TAIL_MAX_MS)
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
         self.level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0
@@ -270,6 +276,7 @@ class TurnReference:
         self.seg_start = 0
         self.seg_raw = 0
         self.last_raw_end = 0
+        self.last_speech = 0          # end of the last raw frame of a confirmed segment
         self.last_end_ref = 0
         self.turn_open = False
         self.turn_start = 0
@@ -317,7 +324,7 @@ class TurnReference:
         if raw and self.guard > 0 and not agent_now and self.agent_seen \
                 and t0 < self.last_agent + self.guard:
             raw = False
-        self.core.update(e, raw)
+        self.core.update(e, raw, extra > self.hold * (self.core.nf[0] + self.core.nf[1]))
         self.lvl[self.k % LEVEL_RING] = e[0] + e[1]
         if raw:
             # the level a little before the last speech frame, and whether echo masked it
@@ -413,6 +420,8 @@ class TurnReference:
                         start = self.last_end_ref      # segments never overlap
                     ev.append(RefEvent("speech_start", t1, start, start))
                     self._onset(ev, t1)
+            if self.seg_confirmed:
+                self.last_speech = t1
         elif self.seg_open and t1 - self.last_raw_end > self.bridge:
             self._end_segment(ev, t1)
         if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
@@ -427,7 +436,7 @@ class TurnReference:
             # speech held over the agent for barge_confirm_ms already showed a real turn, and
             # the echo estimate hides part of it (often the end): it needs less heard speech
             need = self.min_speech_barged if self.barged else self.min_speech
-            if self.last_raw_end - self.turn_start >= need:
+            if self.last_speech - self.turn_start >= need:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
                     self.last_commit = t1
