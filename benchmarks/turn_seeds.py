@@ -32,6 +32,7 @@ sys.path.insert(0, str(KIT))
 
 import score as S  # noqa: E402  (the kit's scorer)
 
+from turn_variants import scorer_params  # noqa: E402
 from voicedsp._cli_replay import event_json, read_audio, replay  # noqa: E402
 from voicedsp._turn_config import TurnDetection  # noqa: E402
 
@@ -43,17 +44,7 @@ KEYS = ["c", "s4", "s5", "b", "echo", "dt", "vad", "vad5", "p90", "bcb", "split"
 def run_corpus(corpus: Path, knobs: TurnDetection, details: Path) -> dict:
     """Replay and score every case of one corpus; the kit's aggregated groups."""
     cases = S.load_cases(str(corpus))
-    k0, t0 = cases[0]["assumed_knobs"], cases[0]["tolerances_ms"]
-
-    class Params:  # what score.py's command line would set
-        eot_ms = k0["eot_silence_ms"]
-        confirm_ms = k0["barge_confirm_ms"]
-        commit_tol = tuple(t0["turn_commit"])
-        barge_tol = tuple(t0["barge_in"])
-        latency_window_ms = 2000.0
-        vad_frame_ms = 10.0
-        vad_collar_ms = 0.0
-
+    params = scorer_params(cases)
     buckets: dict = {}
     with open(details, "w") as f:
         for lab in cases:
@@ -68,7 +59,7 @@ def run_corpus(corpus: Path, knobs: TurnDetection, details: Path) -> dict:
                         events.append((o["event"], float(o["t_ms"])))
             res = dict(case_id=lab["case_id"], rc=0, timed_out=False, wall_s=0, cpu_s=0,
                        events=events)
-            m = S.score_case(lab, res, Params)
+            m = S.score_case(lab, res, params)
             for g in S.groups_of(lab):
                 ms, rs = buckets.setdefault(g, ([], []))
                 ms.append(m)

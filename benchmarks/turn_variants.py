@@ -125,11 +125,11 @@ class DualEchoReference(R.TurnReference):
 VARIANTS = {"default": R.TurnReference, "dual-echo": DualEchoReference}
 
 
-def score_corpus(S, corpus, cls, cache_dir):
-    cases = S.load_cases(corpus)
+def scorer_params(cases):
+    """The scorer's parameters, as score.py sets them from the labels of `cases`."""
     k0, t0 = cases[0]["assumed_knobs"], cases[0]["tolerances_ms"]
 
-    class P:   # the scorer's defaults, as score.py sets them from the labels
+    class P:
         eot_ms = k0["eot_silence_ms"]
         confirm_ms = k0["barge_confirm_ms"]
         commit_tol = tuple(t0["turn_commit"])
@@ -138,6 +138,12 @@ def score_corpus(S, corpus, cls, cache_dir):
         vad_frame_ms = 10.0
         vad_collar_ms = 0.0
 
+    return P
+
+
+def score_corpus(S, corpus, cls, cache_dir):
+    cases = S.load_cases(corpus)
+    P = scorer_params(cases)
     buckets = {}
     for lab in cases:
         d = lab["_dir"]
