@@ -33,8 +33,9 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
-#define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo estimate is this
-                                  far above it (that energy is the agent's, not ambient) */
+#define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo the gate discounts
+                                  (estimate x margin) is this far above it (that energy is the
+                                  agent's, not ambient) */
 #define TAIL_REF_DB 33.0       /* speech ends this far below its peak */
 #define TAIL_MS_PER_DB 9.0     /* extra silence per dB of that tail the noise floor hides */
 #define TAIL_MAX_MS 300
