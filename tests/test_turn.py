@@ -105,7 +105,6 @@ def test_one_turn_exact_events(make):
     ]
 
 
-
 def test_unconfirmed_blips_do_not_make_a_turn(make):
     # 60 ms of confirmed speech, then single 20 ms blips 120 ms apart (each too short to
     # open a segment, as echo leaking through the gate looks): the blips keep the silence
@@ -329,7 +328,6 @@ def test_double_talk_still_barges_in_with_gating(make):
         ev += det.process(np.clip(up, -32768, 32767).astype(np.int16).tobytes(), down)
     barges = [t for k, t in decisions(ev) if k == "barge_in"]
     assert len(barges) == 1 and 120 * F + 300 <= barges[0] <= 120 * F + 400
-
 
 
 @pytest.mark.parametrize("hold", [True, False])

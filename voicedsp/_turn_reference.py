@@ -53,8 +53,8 @@ LEVEL_REF_DB = 3.6       # the masking level, against this: a sudden drop into t
 LEVEL_MS_PER_DB = 8.0    # hides more speech than a fade (low); this much silence per dB
 LEVEL_RING = 8           # power of two, > LEVEL_BACK_MS / 10 ms
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
-ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo estimate is this far
-                         # above it (that energy is the agent's, not ambient noise)
+ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo the gate discounts
+                         # (estimate x margin) is this far above it (the agent's energy)
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
     BARGE_REJECTED = range(7)
