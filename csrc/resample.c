@@ -155,6 +155,7 @@ struct vdsp_resampler {
 static vert_fn pick_vert(int q15);
 static void fill_pairs(const vdsp_resample_design *d, size_t rep, uint32_t *dst);
 static size_t pairs_rep(vert_fn f);
+static size_t pairs_bytes(const vdsp_resampler *r);
 
 int vdsp_resampler_rate_supported(int rate_hz) {
     for (size_t i = 0; i < sizeof SUPPORTED_RATES / sizeof SUPPORTED_RATES[0]; i++)
@@ -503,7 +504,7 @@ int vdsp_resampler_create_from_design(vdsp_resampler **out, const vdsp_resample_
             r->pair_off[u] = (t % M) * r->pair_stride + t / M;
         }
         /* touch the pages now rather than in the first call (calloc may leave them unmapped) */
-        memset(r->pairs, 0, vdsp_resampler_scratch_bytes(r));
+        memset(r->pairs, 0, pairs_bytes(r));
     }
     memset(r->scratch, 0, r->scratch_frames * (size_t)channels * sizeof(float));
     vdsp_resampler_reset(r);
@@ -1571,19 +1572,37 @@ int vdsp_resampler_process_i16(vdsp_resampler *r, const int16_t *in, size_t n_in
     return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
 }
 
+/* A lent work buffer: the pair streams, then (one channel) room for the whole int16 history. */
+static size_t pairs_bytes(const vdsp_resampler *r) {
+    return (size_t)(r->M > 1 ? 2 * r->M : 1) * r->pair_stride * sizeof(uint32_t);
+}
+
 size_t vdsp_resampler_scratch_bytes(const vdsp_resampler *r) {
     if (!r || !r->int_path) return 0;
-    return (size_t)(r->M > 1 ? 2 * r->M : 1) * r->pair_stride * sizeof(uint32_t);
+    return pairs_bytes(r) + (r->channels == 1 ? r->cap * sizeof(int16_t) : 0);
 }
 
 int vdsp_resampler_process_i16_scratch(vdsp_resampler *r, const int16_t *in, size_t n_in,
                                        int16_t *out, size_t out_capacity, size_t *n_out,
                                        void *scratch) {
     if (!r || !scratch) return process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
-    /* borrowed for this call only: the pairs never outlive a call */
+    /* borrowed for this call only: the pairs never outlive a call. One channel, int16
+     * history: the call also runs on a copy of the history in the lent buffer (which stays in
+     * cache from one resampler to the next) and writes back only what the next call needs
+     * (about one filter length), not every input sample appended and moved. */
     uint32_t *own = r->pairs;
+    int16_t *own16 = r->hist16;
+    int staged = r->channels == 1 && r->int_path && r->mode == KIND_I16;
     r->pairs = scratch;
+    if (staged) {
+        r->hist16 = (int16_t *)(void *)((unsigned char *)scratch + pairs_bytes(r));
+        memcpy(r->hist16, own16, r->wr * sizeof(int16_t));
+    }
     int st = process(r, in, n_in, KIND_I16, out, out_capacity, n_out);
+    if (staged) {
+        memcpy(own16, r->hist16, r->wr * sizeof(int16_t));
+        r->hist16 = own16;
+    }
     r->pairs = own;
     return st;
 }
@@ -1653,7 +1672,9 @@ void vdsp_resampler_prefetch(const vdsp_resampler *r, int stage, size_t n_in, in
     }
     size_t m = n_in < r->block ? n_in : r->block;
     if (r->mode == KIND_I16) {
-        vdsp_prefetch_span(r->hist16, (r->wr + m) * sizeof(int16_t), 1);
+        /* a lent buffer holds the appended samples (one channel): only the history is read */
+        size_t held = r->wr + (own_scratch || r->channels > 1 ? m : 0);
+        vdsp_prefetch_span(r->hist16, held * sizeof(int16_t), 1);
         if (r->int_path && own_scratch) {
             /* the pair streams (and, M > 1, the contiguous pairs they are dealt from) */
             size_t n = m / r->M + r->taps / r->M + 2;

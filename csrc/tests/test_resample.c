@@ -10,6 +10,7 @@
 #include "vdsp_test.h"
 #include "voicedsp/resample.h"
 #include "voicedsp/status.h"
+#include "../group.h"
 #include "../resample_kernels.h"
 
 #ifndef M_PI
@@ -430,6 +431,61 @@ static void test_int_kernels(void) {
     }
 }
 
+/* A lent work buffer (what the group calls use) gives exactly what the resampler's own
+ * buffers give, whatever the buffer held before, for every pair, both precisions, mono (the
+ * history then runs in the lent buffer too) and stereo, in random chunks with float calls
+ * mixed in (the history switches kind). */
+static void test_lent_scratch(void) {
+    static uint32_t lent[8192];
+    for (int prec = 0; prec < 2; prec++) {
+        for (int a = 0; a < NRATES; a++) {
+            for (int b = 0; b < NRATES; b++) {
+                for (int ch = 1; ch <= 2; ch++) {
+                    int fi = RATES[a], fo = RATES[b];
+                    vdsp_resample_design *d = NULL;
+                    vdsp_resampler *own = NULL, *ln = NULL;
+                    size_t block = (size_t)fi / 50;  /* a 20 ms frame per pass, as bridges */
+                    int st = vdsp_resample_design_create(&d, fi, fo, 0, prec);
+                    if (st == VDSP_OK) st = vdsp_resampler_create_from_design(&own, d, ch, block);
+                    if (st == VDSP_OK) st = vdsp_resampler_create_from_design(&ln, d, ch, block);
+                    CHECK(st == VDSP_OK, "create %d->%d: %d", fi, fo, st);
+                    CHECK(vdsp_resampler_scratch_bytes(ln) <= sizeof lent, "%d->%d: %zu bytes",
+                          fi, fo, vdsp_resampler_scratch_bytes(ln));
+                    size_t pos = 0, done = 0, n = (size_t)NIN * (size_t)fi / 48000;
+                    int bad = 0;
+                    while (st == VDSP_OK && pos < n) {
+                        size_t m = next_rand() % (3 * block), g1 = 0, g2 = 0;
+                        if (m > n - pos) m = n - pos;
+                        if (next_rand() % 8 == 0) {
+                            int s1 = vdsp_resampler_process_f32(own, in32 + ch * pos, m,
+                                                                ref32, NOUT, &g1);
+                            int s2 = vdsp_resampler_process_f32(ln, in32 + ch * pos, m,
+                                                                got32, NOUT, &g2);
+                            bad += s1 || s2 || g1 != g2 || memcmp(ref32, got32, g1 * ch * 4);
+                        } else {
+                            memset(lent, 0xA5, sizeof lent);
+                            int s1 = vdsp_resampler_process_i16(own, in16 + ch * pos, m,
+                                                                ref16 + ch * done, NOUT, &g1);
+                            int s2 = vdsp_resampler_process_i16_scratch(
+                                ln, in16 + ch * pos, m, got16 + ch * done, NOUT, &g2, lent);
+                            bad += s1 || s2 || g1 != g2 ||
+                                   memcmp(ref16 + ch * done, got16 + ch * done, g1 * ch * 2);
+                            done += g1;
+                        }
+                        pos += m;
+                        if (ch * (done + 3 * block) > NOUT) done = 0;
+                    }
+                    CHECK(bad == 0, "%d->%d prec %d ch %d: %d calls differ", fi, fo, prec, ch,
+                          bad);
+                    vdsp_resampler_destroy(own);
+                    vdsp_resampler_destroy(ln);
+                    vdsp_resample_design_destroy(d);
+                }
+            }
+        }
+    }
+}
+
 int main(void) {
     for (int i = 0; i < NIN * 2; i++) {
         double v = 20000.0 * sin(i * 0.0123) + 9000.0 * sin(i * 0.71) +
@@ -445,5 +501,6 @@ int main(void) {
     test_reset_and_channels();
     test_signal();
     test_int_kernels();
+    test_lent_scratch();
     return TEST_REPORT("test_resample");
 }
