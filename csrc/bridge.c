@@ -36,6 +36,8 @@ struct vdsp_bridge {
     int16_t *slice_out;      /* [slice_out_n] the same at the caller's rate */
     size_t slice_out_n;
     int held;                /* playout paused by a barge candidate */
+    uint32_t push_item;      /* the response pushes without an item continue (0: a new one) */
+    uint32_t item_seq;       /* the largest response id seen */
     vdsp_bridge_stats stats;
     double far[FAR_HISTORY]; /* the turn detector's measure of each frame handed out, newest at
                               * far_count - 1 (last: a tick reads one or two entries) */
@@ -260,6 +262,7 @@ static double far_reference(const vdsp_bridge *b) {
 
 static void drop_queue(vdsp_bridge *b) {
     b->stats.dropped_samples += vdsp_playout_clear(b->play);
+    b->push_item = 0;  /* the next response is a new item */
     /* the cut response's tail must not leak into the next one */
     vdsp_resampler_reset(b->down);
     vdsp_playout_set_paused(b->play, 0);
@@ -412,9 +415,19 @@ static int fits(const vdsp_bridge *b, const vdsp_resampler *r, size_t n_in, size
 }
 
 /* vdsp_bridge_push_model, with the down resampler's work buffer lent by a group call. */
+uint32_t vdsp_bridge_new_item(vdsp_bridge *b) { return ++b->item_seq; }
+
+/* The response a push of `item` belongs to (see vdsp_bridge_push_model), made current. */
+static uint32_t take_item(vdsp_bridge *b, uint32_t item) {
+    if (item == 0) item = b->push_item ? b->push_item : vdsp_bridge_new_item(b);
+    if (item > b->item_seq) b->item_seq = item;
+    return b->push_item = item;
+}
+
 static int push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item,
                       void *scratch) {
-    if (!b || (bytes && !audio) || item == 0) return VDSP_ERR_INVALID_ARGUMENT;
+    if (!b || (bytes && !audio)) return VDSP_ERR_INVALID_ARGUMENT;
+    item = take_item(b, item);
     int st = VDSP_OK;
     const int codec = b->cfg.model_codec;
     if (codec == VDSP_CODEC_PCM16) {
@@ -462,6 +475,8 @@ int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, u
 int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
                           uint32_t item) {
     if (!b || (n && !pcm) || item == 0) return VDSP_ERR_INVALID_ARGUMENT;
+    take_item(b, item);
+    b->push_item = 0;  /* what the model sends next is a new response */
     vdsp_resampler *r = NULL;
     int st = vdsp_resampler_create(&r, rate_hz, b->cfg.caller_rate_hz, VDSP_RESAMPLE_TELEPHONY, 1);
     if (st != VDSP_OK) return st;
@@ -536,6 +551,7 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
     memset(b->far, 0, sizeof b->far);
     b->far_count = 0;
     b->held = 0;
+    b->push_item = b->item_seq = 0;
     memset(&b->stats, 0, sizeof b->stats);
 }
 

@@ -336,6 +336,45 @@ def test_group_push_queues_each_bridges_audio():
         group.push_model_audio([bytearray(4), None, None])
 
 
+def test_pushes_without_an_item_id_continue_the_response_until_it_ends():
+    # No item_id: the previous push's response, or a new "item-<n>" once it ended (clear,
+    # barge-in, pre-roll); the same through a group push, bridge by bridge.
+    b = voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000)
+    chunk = tone(300, 0.1, 24000).tobytes()
+    b.push_model_audio(chunk)
+    b.push_model_audio(chunk)
+    for _ in range(10):
+        b.downlink()
+    first = b.current_item_id
+    assert first.startswith("item-") and b.heard_ms(first) == pytest.approx(200)
+    b.push_model_audio(chunk, item_id="named")
+    b.push_model_audio(chunk)
+    for _ in range(10):
+        b.downlink()
+    assert b.heard_ms("named") == pytest.approx(200) and b.current_item_id == "named"
+    b.clear()
+    b.push_model_audio(chunk)
+    b.downlink()
+    second = b.current_item_id
+    assert second.startswith("item-") and second not in (first, "named")
+    b.push_preroll(tone(500, 0.1, 8000).tobytes(), rate_hz=8000)
+    b.clear()
+    b.push_model_audio(chunk)
+    b.downlink()
+    assert b.current_item_id not in (first, second, "named", "preroll")
+    assert b.heard_ms("item-999") == 0.0 and b.heard_ms("no-such") == 0.0
+
+    bridges = [voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000) for _ in range(2)]
+    group = voicedsp.BridgeGroup(bridges)
+    group.push_model_audio([chunk, chunk], item_ids=["x", None])
+    group.push_model_audio([chunk, chunk])
+    for _ in range(10):
+        bridges[0].downlink()
+        bridges[1].downlink()
+    assert bridges[0].heard_ms("x") == pytest.approx(200)
+    assert bridges[1].heard_ms(bridges[1].current_item_id) == pytest.approx(200)
+
+
 def test_group_refuses_mixed_bridges():
     a = voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 16000, 24000)
     c = voicedsp.MediaBridge("g711_ulaw", 8000, "pcm16", 24000, 24000)

@@ -71,7 +71,6 @@ cdef class MediaBridge:
     cdef bint fixed_up          # model codec output has a fixed size (not Opus)
     cdef dict _item_ids         # str -> int
     cdef dict _item_names       # int -> str
-    cdef uint32_t _next_item, _last_item
     cdef dict _marks
     cdef list _taps_up, _taps_down
     cdef object _rec_up, _rec_down
@@ -123,8 +122,6 @@ cdef class MediaBridge:
         self.fixed_up = model_codec != "opus"
         self._item_ids = {}
         self._item_names = {}
-        self._next_item = 1
-        self._last_item = 0
         self._marks = {}
         self._taps_up = []
         self._taps_down = []
@@ -214,29 +211,43 @@ cdef class MediaBridge:
         """The TurnEvents of self.ev[:n_ev] (responses named by their item ids)."""
         out = []
         for i in range(n_ev):
-            item_id = self._item_names.get(self.ev[i].item) if self.ev[i].item else None
-            if self.ev[i].type == VDSP_TURN_BARGE_IN:
-                self._last_item = 0     # the next response starts a new item
             out.append(TurnEvent(EVENT_NAMES[self.ev[i].type], self.ev[i].t_ms, self.ev[i].ref_ms,
-                                 self.ev[i].start_ms, item_id, self.ev[i].heard_ms))
+                                 self.ev[i].start_ms, self._name(self.ev[i].item),
+                                 self.ev[i].heard_ms))
         return tuple(out)
 
     # --- downlink --------------------------------------------------------------------------
 
-    cdef uint32_t _item(self, object item_id) except 0:
-        cdef uint32_t item
+    cdef uint32_t _item(self, object item_id) except? 0:
+        """The id of response ``item_id`` (given one on first use); None: 0, which the core
+        reads as the previous push's response, or a new one after a barge-in, clear or
+        pre-roll (the core keeps this, so a group push need not touch the bridge)."""
         if item_id is None:
-            if self._last_item:
-                return self._last_item
-            item_id = f"item-{self._next_item}"
-        item = self._item_ids.get(item_id, 0)
+            return 0
+        cdef uint32_t item = self._item_ids.get(item_id, 0)
         if item == 0:
-            item = self._next_item
-            self._next_item += 1
+            item = vdsp_bridge_new_item(self.b)
             self._item_ids[item_id] = item
             self._item_names[item] = item_id
-        self._last_item = item
         return item
+
+    cdef object _name(self, uint32_t item):
+        """The name of response id ``item``: the caller's, or ``item-<id>`` for one the core
+        started (a push without an id)."""
+        if item == 0:
+            return None
+        name = self._item_names.get(item)
+        return name if name is not None else f"item-{item}"
+
+    cdef uint32_t _lookup(self, object item_id):
+        """The id of response ``item_id`` (0: unknown), ``item-<id>`` names included."""
+        cdef uint32_t item = self._item_ids.get(item_id, 0)
+        if item or not isinstance(item_id, str) or not item_id.startswith("item-"):
+            return item
+        digits = item_id[5:]
+        if digits.isdigit() and len(digits) < 10 and int(digits) not in self._item_names:
+            return int(digits)
+        return 0
 
     def push_model_audio(self, chunk, item_id=None):
         """Queue model audio for the caller.
@@ -248,7 +259,8 @@ cdef class MediaBridge:
             G.711 of any size, or one Opus packet. Bursty and faster than real time is fine.
         item_id : str, optional
             The model's response item this audio belongs to (for ``heard_ms`` and barge-in
-            truncation). ``None`` continues the previous item.
+            truncation). ``None`` continues the previous push's item, or starts a new one
+            named ``item-<n>`` when that one ended (barge-in, ``clear()``, pre-roll).
 
         Returns
         -------
@@ -292,7 +304,7 @@ cdef class MediaBridge:
         as agent audio, so barge-in and echo gating apply to it.
         """
         cdef Py_buffer src
-        cdef uint32_t item = self._item(item_id)
+        cdef uint32_t item = self._item(item_id) or vdsp_bridge_new_item(self.b)
         cdef int st
         if codec == "g711_ulaw" or codec == "g711_alaw":
             from voicedsp import alaw_decode, ulaw_decode
@@ -310,7 +322,6 @@ cdef class MediaBridge:
             check(st, f"push_preroll: {src.len // 2} samples at {rate_hz} Hz")
         finally:
             PyBuffer_Release(&src)
-        self._last_item = 0
         return vdsp_bridge_queued_ms(self.b)
 
     def downlink(self, out=None):
@@ -365,7 +376,6 @@ cdef class MediaBridge:
 
     def clear(self):
         """Drop all queued agent audio; returns the milliseconds dropped."""
-        self._last_item = 0
         return vdsp_bridge_clear(self.b)
 
     def heard_ms(self, item_id=None):
@@ -374,13 +384,13 @@ cdef class MediaBridge:
         if item_id is None:
             item = vdsp_bridge_current_item(self.b)
         else:
-            item = self._item_ids.get(item_id, 0)
+            item = self._lookup(item_id)
         return vdsp_bridge_heard_ms(self.b, item) if item else 0.0
 
     @property
     def current_item_id(self):
         """The response playing now (or last played), or None."""
-        return self._item_names.get(vdsp_bridge_current_item(self.b))
+        return self._name(vdsp_bridge_current_item(self.b))
 
     @property
     def queued_ms(self):
@@ -427,8 +437,6 @@ cdef class MediaBridge:
         vdsp_bridge_reset(self.b)
         self._item_ids.clear()
         self._item_names.clear()
-        self._next_item = 1
-        self._last_item = 0
         self._marks.clear()
 
     # --- taps ------------------------------------------------------------------------------
@@ -582,8 +590,11 @@ cdef class BridgeGroup:
                 continue
             if type(c) is not bytes:
                 raise InvalidTypeError(f"chunks[{i}]: expected bytes, got {type(c).__name__}")
-            m = self.bridges[i]
-            self.chunk_item[i] = m._item(item_ids[i] if item_ids is not None else None)
+            if item_ids is None:
+                self.chunk_item[i] = 0      # the core continues each bridge's response
+            else:
+                m = self.bridges[i]
+                self.chunk_item[i] = m._item(item_ids[i])
             self.chunk_ptr[i] = <const uint8_t *>PyBytes_AS_STRING(c)
             self.chunk_len[i] = PyBytes_GET_SIZE(c)
         with nogil:

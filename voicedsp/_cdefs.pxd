@@ -240,6 +240,7 @@ cdef extern from "voicedsp/bridge.h" nogil:
     int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t n, uint32_t item)
     int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
                               uint32_t item)
+    uint32_t vdsp_bridge_new_item(vdsp_bridge *b)
     int vdsp_bridge_downlink(vdsp_bridge *b, uint8_t *out, size_t capacity, size_t *n)
     uint64_t vdsp_bridge_mark(const vdsp_bridge *b)
     void vdsp_bridge_ack(vdsp_bridge *b, uint64_t token)

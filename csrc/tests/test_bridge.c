@@ -41,8 +41,6 @@ static void test_g711_call(void) {
           "odd PCM16");
     CHECK(vdsp_bridge_push_model(b, (const uint8_t *)agent + 1, 480, 2) == VDSP_OK,
           "unaligned PCM16 is fine");
-    CHECK(vdsp_bridge_push_model(b, (const uint8_t *)agent, 10, 0) == VDSP_ERR_INVALID_ARGUMENT,
-          "item 0");
     for (int t = 0; t < 60; t++) {
         sine(pcm, 160, 1000, 8000, t > 20 ? 9000 : 0);
         vdsp_g711_ulaw_encode(pcm, 160, codes);
@@ -94,6 +92,46 @@ static void test_queue_limit(void) {
     vdsp_bridge_config_default(&cfg);
     cfg.model_input_rate_hz = 22000;
     CHECK(vdsp_bridge_create(&cfg, &b) == VDSP_ERR_UNSUPPORTED_RATE, "rate");
+}
+
+/* Pushes without an item (0) continue the previous push's response, or start a new one
+ * (vdsp_bridge_new_item) after a barge-in drop, clear, pre-roll or reset, and before any. */
+static void play(vdsp_bridge *b, uint32_t item, const int16_t *agent, int frames) {
+    uint8_t down[160];
+    size_t got;
+    CHECK(vdsp_bridge_push_model(b, (const uint8_t *)agent, 960, item) == VDSP_OK, "push");
+    for (int f = 0; f < frames; f++) vdsp_bridge_downlink(b, down, sizeof down, &got);
+}
+
+static void test_items(void) {
+    vdsp_bridge *b = make(VDSP_CODEC_G711_ULAW, 8000, VDSP_CODEC_PCM16);
+    int16_t agent[480], clip[160] = {0};
+    sine(agent, 480, 300, 24000, 6000);
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_current_item(b) == 1, "first push without an item: %u",
+          vdsp_bridge_current_item(b));
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_heard_ms(b, 1) == 40.0, "continued: %.1f", vdsp_bridge_heard_ms(b, 1));
+    play(b, 5, agent, 1);
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_heard_ms(b, 5) == 40.0 && vdsp_bridge_current_item(b) == 5, "continues 5");
+    CHECK(vdsp_bridge_new_item(b) == 6, "new item after 5");
+    CHECK(vdsp_bridge_push_model(b, (const uint8_t *)agent, 3, 0) == VDSP_ERR_INVALID_ARGUMENT,
+          "odd PCM16");
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_current_item(b) == 5, "a refused push keeps the response");
+    vdsp_bridge_clear(b);
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_current_item(b) == 7, "after clear: %u", vdsp_bridge_current_item(b));
+    CHECK(vdsp_bridge_push_clip(b, clip, 160, 8000, 0) == VDSP_ERR_INVALID_ARGUMENT, "clip item 0");
+    CHECK(vdsp_bridge_push_clip(b, clip, 160, 8000, 9) == VDSP_OK, "clip");
+    vdsp_bridge_clear(b);
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_current_item(b) == 10, "after pre-roll: %u", vdsp_bridge_current_item(b));
+    vdsp_bridge_reset(b);
+    play(b, 0, agent, 1);
+    CHECK(vdsp_bridge_current_item(b) == 1, "after reset: %u", vdsp_bridge_current_item(b));
+    vdsp_bridge_destroy(b);
 }
 
 /* The group bridges share one design per direction and take their model audio through
@@ -219,6 +257,7 @@ static void test_opus_caller(void) {
 int main(void) {
     test_g711_call();
     test_queue_limit();
+    test_items();
     test_group_equals_single();
     test_opus_caller();
     return TEST_REPORT("test_bridge");

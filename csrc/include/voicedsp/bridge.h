@@ -129,16 +129,24 @@ int vdsp_bridge_uplink(vdsp_bridge *b, const uint8_t *frame, size_t frame_bytes,
                        vdsp_bridge_event *events, size_t events_capacity, size_t *n_events);
 
 /* Model audio in (model codec at model_output_rate_hz): PCM16 any even byte count, G.711 any
- * count, Opus one packet. item (in): the response it belongs to (non-zero). All or nothing.
- * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (odd PCM16 size, item 0, NULL);
+ * count, Opus one packet. item (in): the response it belongs to; 0: the response of the
+ * previous push, or a new one (vdsp_bridge_new_item) when there was none or it ended
+ * (barge-in, clear, pre-roll, reset). All or nothing, but the item is taken either way.
+ * Status: VDSP_OK; VDSP_ERR_INVALID_ARGUMENT (odd PCM16 size, NULL);
  * VDSP_ERR_CORRUPT_PACKET; VDSP_ERR_BUFFER_TOO_SMALL (the queue cannot take it);
  * VDSP_ERR_NO_MEMORY (growing the queue failed). */
 int vdsp_bridge_push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item);
 
-/* PCM16 at any resampler rate into the playout queue as agent audio of `item` (pre-roll).
- * Status: as push_model, plus VDSP_ERR_UNSUPPORTED_RATE, VDSP_ERR_NO_MEMORY. */
+/* PCM16 at any resampler rate into the playout queue as agent audio of `item` (pre-roll;
+ * non-zero). The next push without an item starts a new response.
+ * Status: as push_model (item 0: VDSP_ERR_INVALID_ARGUMENT), plus VDSP_ERR_UNSUPPORTED_RATE,
+ * VDSP_ERR_NO_MEMORY. */
 int vdsp_bridge_push_clip(vdsp_bridge *b, const int16_t *pcm, size_t n, int rate_hz,
                           uint32_t item);
+
+/* A response id not used yet on this bridge: one more than the largest seen (pushed or
+ * returned here) since creation or reset. */
+uint32_t vdsp_bridge_new_item(vdsp_bridge *b);
 
 /* One tick: the next caller-codec frame into out (capacity bytes), *bytes written.
  * Status: VDSP_OK; VDSP_ERR_BUFFER_TOO_SMALL; VDSP_ERR_CODEC. */
