@@ -10,8 +10,9 @@ per 152-case corpus after the first pass (band energies are cached under --cache
         --corpus /tmp/t5-corpus-7031 /tmp/t5-corpus-7032 \
         [--set ECHO_MARGIN_DB=4 --set BARGED_SPEECH_NUM=5] [--variant dual-echo] [--pooled]
 
-`--variant dual-echo` is the two-model echo estimate tried in the last round and not kept (see
-BENCHMARKS.md, turn-taking). Use only corpora built by the kit's `build_dev_corpus.py`.
+`--variant dual-echo` is round 3's form of the two-model echo estimate (the tight model alone
+after a fixed 100 echo frames; not kept). The detector itself has two models since round 5, the
+tight one used where it fits the echo better (see BENCHMARKS.md, turn-taking). Use only corpora built by the kit's `build_dev_corpus.py`.
 """
 
 from __future__ import annotations

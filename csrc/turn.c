@@ -33,6 +33,11 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define ECHO_TIGHT_DB 5.0      /* tight echo model: echo-tail decay per 20 ms */
+#define ECHO_CAP_DB 6.0        /* its gain stays within this above the conservative model's */
+#define ECHO_FIT_DB 6.0        /* an estimate explains an uplink frame within this of it */
+#define ECHO_FIT_DECAY 0.98    /* memory (per 20 ms) of the share of frames each model explains */
+#define ECHO_FIT_MARGIN 0.1    /* the tight model is used alone while its share is this higher */
 #define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo the gate discounts
                                   (estimate x margin) is this far above it (that energy is the
                                   agent's, not ambient) */
@@ -58,6 +63,7 @@ struct vdsp_turn {
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
+    double rho_t, cap, fit_w, fit_a, fit_b;
     int64_t tail_max;
     int level_back;
     /* state */
@@ -72,6 +78,8 @@ struct vdsp_turn {
     int64_t n_echo;
     int best;
     double g, env;
+    double g_t, env_t;    /* tight model: fractional delay, fast tail */
+    double fit_c, fit_t;  /* share of recent echo frames each model explains */
     int agent_on, agent_seen, raw;
     int64_t last_agent;
     int seg_open, seg_confirmed;
@@ -131,6 +139,9 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->best = -1;
     tt->g = tt->g0;
     tt->env = 0.0;
+    tt->g_t = tt->g0;
+    tt->env_t = 0.0;
+    tt->fit_c = tt->fit_t = 0.0;
     tt->agent_on = tt->agent_seen = tt->raw = 0;
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
@@ -201,6 +212,9 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->lags = cfg->echo_max_delay_ms / frame_ms + 1;
     tt->xc_decay = pow(ECHO_XC_DECAY, f);
     tt->rho = pow(10.0, -ECHO_DECAY_DB * f / 10.0);
+    tt->rho_t = pow(10.0, -ECHO_TIGHT_DB * f / 10.0);
+    tt->fit_a = pow(ECHO_FIT_DECAY, f);
+    tt->fit_b = 1.0 - tt->fit_a;
     {
         /* steps per frame and frame counts scale with the frame length */
         double eta0 = ECHO_ETA0_DB * f, eta = ECHO_ETA_DB * f;
@@ -220,6 +234,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
     tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
+    tt->cap = pow(10.0, ECHO_CAP_DB / 10.0);
+    tt->fit_w = pow(10.0, ECHO_FIT_DB / 10.0);
     tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
     tt->level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0;
@@ -238,11 +254,47 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 #define RING(i) tt->ring[(size_t)(i) & (ECHO_RING - 1)]
 #define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
 
-/* Echo energy the downlink explains in this uplink frame (before the margin). */
+/* One step of an echo model's gain tracker: the ECHO_Q quantile of the uplink energy (over
+ * the noise floor, ue) over the model's echo envelope. */
+static double train_gain(const vdsp_turn *tt, double g, double env, double ue)
+{
+    double ge = g * env;
+    int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
+    if (ue > ge * tt->trunc) {
+        /* double talk: do not learn */
+    } else if (ue > ge) {
+        g *= fast ? tt->g_up_fast : tt->g_up;
+    } else if (ue < ge * tt->pull) {
+        g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
+    } else {
+        g *= fast ? tt->g_dn_fast : tt->g_dn;
+    }
+    return g > 1.0 ? 1.0 : g;
+}
+
+/* The estimate in use: the tight model's alone while it explains clearly more of the recent
+ * echo frames than the conservative one, else the larger of the two. */
+static double echo_out(const vdsp_turn *tt)
+{
+    double ec = tt->env * tt->g, et = tt->env_t * tt->g_t;
+    if (tt->fit_t > tt->fit_c + ECHO_FIT_MARGIN)
+        return et;
+    return ec > et ? ec : et;
+}
+
+/* Echo energy the downlink explains in this uplink frame (before the margin). Two models
+ * share the delay estimate (the peak of a correlation of frame amplitudes): a conservative
+ * one (the largest of the three downlink frames around the delay, a slow ECHO_DECAY_DB tail)
+ * and a tight one (the delay refined to a fraction of a frame by a parabola through the
+ * peak, a fast ECHO_TIGHT_DB tail), each with its own gain. The tight gain is capped
+ * ECHO_CAP_DB above the conservative one (a caller talking early in the agent's audio drives
+ * the fast-learning tight gain up far more), and the tight model is used alone only where it
+ * explains the echo better: on a leg with echo the conservative model overestimates the
+ * echo's dips and decays, on a leg with none neither explains anything. */
 static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
 {
     int64_t k = tt->k;
-    double recent = 0.0, drive, ut;
+    double recent = 0.0, drive, drive_t, ut;
     int j;
     RING(k) = dt;
     RING_AMP(k) = sqrt(dt);
@@ -251,10 +303,12 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
         if (v > recent)
             recent = v;
     }
-    if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY) {
-        /* decay the echo tail; flush to zero so no denormals build up in silence */
+    if (recent <= AGENT_ACTIVE_ENERGY && tt->env <= AGENT_ACTIVE_ENERGY &&
+        tt->env_t <= AGENT_ACTIVE_ENERGY) {
+        /* decay the echo tails; flush to zero so no denormals build up in silence */
         tt->env = tt->env > 1e-3 ? tt->env * tt->rho : 0.0;
-        return tt->env * tt->g;
+        tt->env_t = tt->env_t > 1e-3 ? tt->env_t * tt->rho_t : 0.0;
+        return echo_out(tt);
     }
     ut = e[0] + e[1];
     if (recent > AGENT_ACTIVE_ENERGY) {
@@ -266,43 +320,50 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     }
     if (tt->n_echo >= tt->min_frames) {
         int best = 0, lag;
-        double v;
+        double d0, dm, dp, a, c, den, delta;
         for (lag = 1; lag < tt->lags; lag++)
             if (tt->xc[lag] > tt->xc[best])
                 best = lag;
         tt->best = best;
-        drive = RING(k - best);
-        if (best > 0) {
-            v = RING(k - best + 1);
-            if (v > drive)
-                drive = v;
-        }
-        v = RING(k - best - 1);
-        if (v > drive)
-            drive = v;
+        d0 = RING(k - best);
+        dm = best > 0 ? RING(k - best + 1) : 0.0;
+        dp = RING(k - best - 1);
+        drive = d0;
+        if (dm > drive)
+            drive = dm;
+        if (dp > drive)
+            drive = dp;
+        a = best > 0 ? tt->xc[best - 1] : tt->xc[best];
+        c = best + 1 < tt->lags ? tt->xc[best + 1] : tt->xc[best];
+        den = a - 2.0 * tt->xc[best] + c;
+        delta = den < 0.0 ? 0.5 * (a - c) / den : 0.0;
+        if (delta >= 0.0)
+            drive_t = (1.0 - delta) * d0 + delta * dp;
+        else
+            drive_t = (1.0 + delta) * d0 - delta * dm;
     } else {
-        drive = recent;
+        drive = drive_t = recent;
     }
     tt->env = drive + tt->env * tt->rho;
-    if (tt->env > AGENT_ACTIVE_ENERGY && tt->core.primed && tt->n_echo >= tt->min_frames &&
-        drive > tt->env * ECHO_TRAIN_FRAC && !tt->has_cand) {
+    tt->env_t = drive_t + tt->env_t * tt->rho_t;
+    if (tt->core.primed && tt->n_echo >= tt->min_frames && !tt->has_cand) {
         /* (no learning while a barge-in candidate is pending: likely double talk) */
         double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
-        double ge = tt->g * tt->env;
-        int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
-        if (ue > ge * tt->trunc) {
-            /* double talk: do not learn */
-        } else if (ue > ge) {
-            tt->g *= fast ? tt->g_up_fast : tt->g_up;
-        } else if (ue < ge * tt->pull) {
-            tt->g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
-        } else {
-            tt->g *= fast ? tt->g_dn_fast : tt->g_dn;
+        if (tt->env > AGENT_ACTIVE_ENERGY && drive > tt->env * ECHO_TRAIN_FRAC) {
+            /* where the delayed downlink drives the echo: which model explains the frame */
+            double ec = tt->g * tt->env, et = tt->g_t * tt->env_t;
+            tt->fit_c = tt->fit_a * tt->fit_c + (ue > ec / tt->fit_w && ue < ec * tt->fit_w ?
+                                                 tt->fit_b : 0.0);
+            tt->fit_t = tt->fit_a * tt->fit_t + (ue > et / tt->fit_w && ue < et * tt->fit_w ?
+                                                 tt->fit_b : 0.0);
+            tt->g = train_gain(tt, tt->g, tt->env, ue);
         }
-        if (tt->g > 1.0)
-            tt->g = 1.0;
+        if (tt->env_t > AGENT_ACTIVE_ENERGY && drive_t > tt->env_t * ECHO_TRAIN_FRAC)
+            tt->g_t = train_gain(tt, tt->g_t, tt->env_t, ue);
+        if (tt->g_t > tt->g * tt->cap)
+            tt->g_t = tt->g * tt->cap;
     }
-    return tt->env * tt->g;
+    return echo_out(tt);
 }
 
 static void emit(vdsp_turn_event *ev, int *n, int type, int64_t t, int64_t ref, int64_t start)
@@ -538,7 +599,7 @@ int vdsp_turn_inspect(const vdsp_turn *tt, int *vad_raw, int *agent_audible,
     if (echo_delay_ms != NULL)
         *echo_delay_ms = tt->best >= 0 ? (double)tt->best * tt->frame_ms : -1.0;
     if (echo_gain_db != NULL)
-        *echo_gain_db = 10.0 * log10(tt->g);
+        *echo_gain_db = 10.0 * log10(tt->fit_t > tt->fit_c + ECHO_FIT_MARGIN ? tt->g_t : tt->g);
     return VDSP_OK;
 }
 

@@ -360,6 +360,36 @@ def test_noise_floor_does_not_climb_into_the_echo(hold):
         assert rise > 15.0
 
 
+
+@pytest.mark.parametrize("max_delay_ms", [0, 20, 120, 600])
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_both_echo_models_native_equals_reference(max_delay_ms, frame_ms):
+    # echo at or beyond the longest delay searched (the delay search's edge lags), double talk
+    # and agent pauses: the two echo models and the choice between them agree op for op
+    n = RATE * frame_ms // 1000
+    nat, ref = Native(frame_ms=frame_ms, echo_max_delay_ms=max_delay_ms), \
+        Reference(frame_ms=frame_ms, echo_max_delay_ms=max_delay_ms)
+    rng = np.random.default_rng(max_delay_ms + frame_ms)
+    frames = 6000 // frame_ms
+    t = np.arange(frames * n) / RATE
+    down = rng.standard_normal(t.size) * 5000 * (np.sin(2 * np.pi * 0.9 * t) > -0.3) * \
+        (0.2 + 0.8 * np.abs(np.sin(2 * np.pi * 2.5 * t)))
+    d = int(min(max_delay_ms, 300) * RATE / 1000)
+    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.3
+    caller = (np.abs(t - 3.0) < 0.8) * np.sin(2 * np.pi * 900 * t) * 2500
+    up = np.clip(echo + caller + rng.standard_normal(t.size) * 30, -32768, 32767).astype(np.int16)
+    down = down.astype(np.int16)
+    a, b = [], []
+    for i in range(frames):
+        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
+        a += nat.process(u, dn)
+        b += ref.process(u, dn)
+    assert a == b
+    assert any(k == "barge_in" for k, *_ in a)           # the caller was heard over the echo
+    assert nat.det.inspect()["echo_gain_db"] == pytest.approx(
+        10 * math.log10(ref.det.g_t if ref.det.fit_t > ref.det.fit_c + 0.1 else ref.det.g))
+
+
 # ------------------------------------------------------------------ rates, frames, reset
 
 @pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])

@@ -155,6 +155,60 @@ def test_echo_of_the_agent_on_a_no_aec_leg(say):
     assert "barge_in" in kinds(events(up, down, echo_gating=False))
 
 
+AGENT_REPLY = ("Thank you for calling. Your order has shipped and should arrive on Tuesday "
+               "between nine and noon. Is there anything else I can help with today?")
+
+
+def no_aec_leg(say, delay_ms, echo_gain, caller=None, caller_gain=0.3, caller_ms=1500,
+               seed=1):
+    """A reply played from 500 ms and its echo at the caller's microphone (delay_ms later,
+    scaled by echo_gain, smeared by a short decaying tail); optionally a caller from
+    caller_ms. Returns (uplink, downlink, end of the caller's speech in ms or None)."""
+    agent = say(AGENT_REPLY, voice="en-us+m3")
+    total = 500 + len(agent) / 8 + 1500
+    down = place(total, [(500, agent, 0.5)], noise_dbfs=-120)
+    d = int(delay_ms * RATE / 1000)
+    h = np.zeros(d + 440)
+    h[d] = 1.0
+    h[d:] += 0.3 * np.exp(-np.arange(440) / 120.0) * \
+        np.random.default_rng(seed).standard_normal(440)
+    echo = np.convolve(down.astype(np.float64), h)[: len(down)] * echo_gain
+    parts = [(0, echo.astype(np.int16), 1.0)]
+    end = None
+    if caller is not None:
+        parts.append((caller_ms, caller, caller_gain))
+        end = speech_end_ms(caller, caller_ms)
+    return place(total, parts), down, end
+
+
+@pytest.mark.parametrize("delay_ms", [40, 120, 200])
+@pytest.mark.parametrize("echo_gain", [0.15, 0.25])
+def test_echo_alone_is_never_caller_speech(say, delay_ms, echo_gain):
+    # the echo of a whole reply (ERL 12-16 dB plus the tail): not even a blip of "caller"
+    # speech (the single conservative echo model let a loud syllable after a pause through
+    # as a speech segment closing as a backchannel, on every one of these legs)
+    up, down, _ = no_aec_leg(say, delay_ms, echo_gain)
+    assert [e.type for e in events(up, down)] == []
+
+
+@pytest.mark.parametrize("delay_ms,seed", [(120, 1), (120, 2), (100, 1)])
+def test_a_caller_over_the_echo_barges_in_and_commits_on_time(say, delay_ms, seed):
+    # the caller talks over the reply at about the echo's level: the tight echo model (fast
+    # tail, fractional delay) hears them in the reply's dips; the conservative one alone
+    # heard too little (a backchannel, or a late commit and no barge-in)
+    caller = say("Wait, that is the wrong address.", voice="en-us+f2")
+    up, down, end = no_aec_leg(say, delay_ms, 0.25, caller, seed=seed)
+    ev = [e for e in events(up, down) if e.type in ("barge_in", "turn_commit", "backchannel")]
+    assert [e.type for e in ev] == ["barge_in", "turn_commit"]
+    barge, commit = ev_of(ev, "barge_in"), ev_of(ev, "turn_commit")
+    assert 1500 + 300 <= barge.t_ms < end
+    assert -40 <= commit.t_ms - (end + 500) <= 120
+
+
+def ev_of(ev, kind):
+    return next(e for e in ev if e.type == kind)
+
+
 # ------------------------------------------------------------------ the CLI
 
 def write_wav(path, x, rate=RATE):

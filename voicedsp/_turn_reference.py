@@ -53,6 +53,11 @@ LEVEL_REF_DB = 3.6       # the masking level, against this: a sudden drop into t
 LEVEL_MS_PER_DB = 8.0    # hides more speech than a fade (low); this much silence per dB
 LEVEL_RING = 8           # power of two, > LEVEL_BACK_MS / 10 ms
 ECHO_MARGIN_DB = 3.0     # uplink must exceed noise + echo estimate x this to be speech
+ECHO_TIGHT_DB = 5.0      # tight echo model: echo-tail decay per 20 ms
+ECHO_CAP_DB = 6.0        # its gain stays within this above the conservative model's
+ECHO_FIT_DB = 6.0        # an estimate explains an uplink frame within this of it
+ECHO_FIT_DECAY = 0.98    # memory (per 20 ms) of the share of frames each model explains
+ECHO_FIT_MARGIN = 0.1    # the tight model is used alone while its share is this higher
 ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo the gate discounts
                          # (estimate x margin) is this far above it (the agent's energy)
 
@@ -233,6 +238,9 @@ class TurnReference:
         self.lags = int(echo_max_delay_ms) // frame_ms + 1
         self.xc_decay = ECHO_XC_DECAY ** f
         self.rho = 10.0 ** (-ECHO_DECAY_DB * f / 10.0)
+        self.rho_t = 10.0 ** (-ECHO_TIGHT_DB * f / 10.0)
+        self.fit_a = ECHO_FIT_DECAY ** f
+        self.fit_b = 1.0 - self.fit_a
         # steps per frame and frame counts scale with the frame length (rates per second fixed)
         eta0, eta = ECHO_ETA0_DB * f, ECHO_ETA_DB * f
         self.g_up_fast = 10.0 ** (eta0 * ECHO_Q / 10.0)
@@ -248,6 +256,8 @@ class TurnReference:
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
         self.hold = 10.0 ** (ECHO_HOLD_DB / 10.0)
+        self.cap = 10.0 ** (ECHO_CAP_DB / 10.0)
+        self.fit_w = 10.0 ** (ECHO_FIT_DB / 10.0)
         self.tail_max = ms(TAIL_MAX_MS)
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
         self.level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0
@@ -268,6 +278,10 @@ class TurnReference:
         self.n_echo = 0
         self.g = self.g0
         self.env = 0.0
+        self.g_t = self.g0                      # tight model: fractional delay, fast tail
+        self.env_t = 0.0
+        self.fit_c = 0.0                        # share of recent echo frames each model explains
+        self.fit_t = 0.0
         self.agent_on = False
         self.last_agent = 0
         self.agent_seen = False
@@ -344,7 +358,32 @@ class TurnReference:
         self._segments(ev, raw, t0, t1)
         return ev
 
+    def _train(self, g, env, ue):
+        """One step of an echo model's gain tracker (ECHO_Q quantile of uplink / envelope)."""
+        ge = g * env
+        fast = self.n_echo < self.min_frames + self.fast_frames
+        if ue > ge * self.trunc:
+            pass                                        # double talk: do not learn
+        elif ue > ge:
+            g *= self.g_up_fast if fast else self.g_up
+        elif ue < ge * self.pull:
+            g *= self.g_dn_pull_fast if fast else self.g_dn_pull
+        else:
+            g *= self.g_dn_fast if fast else self.g_dn
+        return 1.0 if g > 1.0 else g
+
+    def _echo_out(self):
+        # the tight model alone while it explains clearly more echo frames, else the larger
+        ec = self.env * self.g
+        et = self.env_t * self.g_t
+        if self.fit_t > self.fit_c + ECHO_FIT_MARGIN:
+            return et
+        return ec if ec > et else et
+
     def _echo(self, e, dt):
+        # two models share the delay estimate: a conservative one (max of the three frames
+        # around the delay, slow tail) and a tight one (fractional delay, fast tail); the
+        # tight gain is capped above the conservative one, and used alone only where it fits
         k = self.k
         ring = self.ring
         ring[k % ECHO_RING] = dt
@@ -353,9 +392,11 @@ class TurnReference:
             v = ring[(k - j) % ECHO_RING]
             if v > recent:
                 recent = v
-        if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY:
+        if recent <= AGENT_ACTIVE_ENERGY and self.env <= AGENT_ACTIVE_ENERGY \
+                and self.env_t <= AGENT_ACTIVE_ENERGY:
             self.env = self.env * self.rho if self.env > 1e-3 else 0.0
-            return self.env * self.g
+            self.env_t = self.env_t * self.rho_t if self.env_t > 1e-3 else 0.0
+            return self._echo_out()
         ut = e[0] + e[1]
         if recent > AGENT_ACTIVE_ENERGY:
             su = math.sqrt(ut)
@@ -369,34 +410,45 @@ class TurnReference:
             for lag in range(1, self.lags):
                 if xc[lag] > xc[best]:
                     best = lag
-            drive = ring[(k - best) % ECHO_RING]
-            if best > 0:
-                v = ring[(k - best + 1) % ECHO_RING]
-                if v > drive:
-                    drive = v
-            v = ring[(k - best - 1) % ECHO_RING]
-            if v > drive:
-                drive = v
+            d0 = ring[(k - best) % ECHO_RING]
+            dm = ring[(k - best + 1) % ECHO_RING] if best > 0 else 0.0
+            dp = ring[(k - best - 1) % ECHO_RING]
+            drive = d0
+            if dm > drive:
+                drive = dm
+            if dp > drive:
+                drive = dp
+            # the delay refined to a fraction of a frame: a parabola through the peak
+            a = xc[best - 1] if best > 0 else xc[best]
+            c = xc[best + 1] if best + 1 < self.lags else xc[best]
+            den = a - 2.0 * xc[best] + c
+            delta = 0.5 * (a - c) / den if den < 0.0 else 0.0
+            if delta >= 0.0:
+                drive_t = (1.0 - delta) * d0 + delta * dp
+            else:
+                drive_t = (1.0 + delta) * d0 - delta * dm
         else:
-            drive = recent
+            drive = drive_t = recent
         self.env = drive + self.env * self.rho
-        if self.env > AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
-                and drive > self.env * ECHO_TRAIN_FRAC \
+        self.env_t = drive_t + self.env_t * self.rho_t
+        if self.core.primed and self.n_echo >= self.min_frames \
                 and self.cand is None:          # no learning during a barge-in candidate
             ue = ut - (self.core.nf[0] + self.core.nf[1])
-            ge = self.g * self.env
-            fast = self.n_echo < self.min_frames + self.fast_frames
-            if ue > ge * self.trunc:
-                pass                                    # double talk: do not learn
-            elif ue > ge:
-                self.g *= self.g_up_fast if fast else self.g_up
-            elif ue < ge * self.pull:
-                self.g *= self.g_dn_pull_fast if fast else self.g_dn_pull
-            else:
-                self.g *= self.g_dn_fast if fast else self.g_dn
-            if self.g > 1.0:
-                self.g = 1.0
-        return self.env * self.g
+            if self.env > AGENT_ACTIVE_ENERGY and drive > self.env * ECHO_TRAIN_FRAC:
+                # where the delayed downlink drives the echo: which model explains the frame
+                ec = self.g * self.env
+                et = self.g_t * self.env_t
+                w = self.fit_w
+                self.fit_c = self.fit_a * self.fit_c + (self.fit_b if ec / w < ue < ec * w
+                                                        else 0.0)
+                self.fit_t = self.fit_a * self.fit_t + (self.fit_b if et / w < ue < et * w
+                                                        else 0.0)
+                self.g = self._train(self.g, self.env, ue)
+            if self.env_t > AGENT_ACTIVE_ENERGY and drive_t > self.env_t * ECHO_TRAIN_FRAC:
+                self.g_t = self._train(self.g_t, self.env_t, ue)
+            if self.g_t > self.g * self.cap:
+                self.g_t = self.g * self.cap
+        return self._echo_out()
 
     def _segments(self, ev, raw, t0, t1):
         if raw:

@@ -30,7 +30,10 @@
  * without an echo canceller sends back. The detector estimates the echo delay (0 to
  * echo_max_delay_ms, cross-correlation of frame energy envelopes) and the echo gain
  * (a quantile tracker of uplink-over-downlink energy that double talk does not train),
- * and uplink energy the delayed, attenuated downlink explains is not caller speech.
+ * and uplink energy the delayed, attenuated downlink explains is not caller speech. Two
+ * echo models share the delay: a conservative one (slow echo tail) and a tight one
+ * (fractional delay, fast tail, gain capped 6 dB above the other's); the tight one is used
+ * alone while it explains clearly more of the recent echo frames, else the larger of both.
  *
  * Times are in samples from the first sample processed (after create or reset):
  * `t_samples` is the decision time (end of the frame that fired), `ref_samples` the time
