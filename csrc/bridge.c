@@ -561,7 +561,7 @@ void vdsp_bridge_reset(vdsp_bridge *b) {
 #define PREFETCH_AHEAD 3
 
 /* Resampler work buffer lent to every bridge of a group call whose resampler needs no more
- * (16 kB: the default bridge's 24 -> 8 kHz leg needs 6.3 kB; 48 kHz legs may need more and
+ * (16 kB: the default bridge's 24 -> 8 kHz leg needs 7.7 kB; 48 -> 8 kHz legs need more and
  * then use their own). */
 #define GROUP_SCRATCH_WORDS 4096
 
