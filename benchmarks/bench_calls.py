@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -449,15 +450,13 @@ def main() -> int:
     ap.add_argument("--pin", action="store_true",
                     help="platform on CPU 0 alone; callers and model on the other CPUs")
     args = ap.parse_args()
-    pin_other = None
+    pin_other = None    # run in each subprocess before it starts (--pin: the other CPUs)
     if args.pin:
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) < 2:
             ap.error("--pin needs two CPUs")
         os.sched_setaffinity(0, cpus[:1])
-
-        def pin_other():
-            os.sched_setaffinity(0, cpus[1:])
+        pin_other = functools.partial(os.sched_setaffinity, 0, cpus[1:])
     if args.breakdown:
         rows = breakdown()
         print("per call-frame, each step alone (best of 7):")
