@@ -3,7 +3,9 @@
  * configuration (codecs, rates, frame length, hold-and-resume, a few turn knobs), then runs
  * a sequence of operations, each one byte of opcode and its bytes: an uplink frame (right or
  * wrong size, garbage Opus, a lost packet), model audio of any size, a pre-roll clip, a
- * downlink tick, a mark and its ack, clear, reset.
+ * downlink tick, a mark and its ack, clear, reset. In group mode (no Opus side) frames and
+ * model audio go through the group calls (one bridge: their lent work buffers), and model
+ * audio may come without an item (0: the current response).
  * Checks: no crash or sanitizer report; every call returns a documented status; outputs stay
  * within the advertised capacities; a refused uplink frame changes no counter but bad_frames;
  * frames in and out are counted exactly. */
@@ -43,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.turn.silence_threshold_ms = 100 + 20 * (data[2] & 31);
     cfg.turn.mic_guard_ms = 20 * (data[2] >> 5);
     cfg.max_queue_ms = 1000 + 1000 * (data[3] & 7);
+    int group = (data[3] >> 3) & 1 && cfg.caller_codec != VDSP_CODEC_OPUS &&
+                cfg.model_codec != VDSP_CODEC_OPUS;
     data += 4;
     size -= 4;
 
@@ -75,8 +79,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             vdsp_bridge_stats s0, s1;
             vdsp_bridge_get_stats(b, &s0);
             size_t got = 0, n_ev = 0;
-            st = vdsp_bridge_uplink(b, len ? frame : NULL, len, up_out, up_cap, &got, ev,
-                                    VDSP_BRIDGE_MAX_EVENTS, &n_ev);
+            if (group && op == 0) { /* uplink and downlink of a one-bridge group */
+                size_t down_got = 0;
+                uint32_t evb[VDSP_BRIDGE_MAX_EVENTS];
+                int gst = vdsp_bridge_tick_group(&b, 1, frame, len, NULL, up_out, up_cap, &got,
+                                                 down_out, down_cap, &down_got, ev, evb,
+                                                 VDSP_BRIDGE_MAX_EVENTS, &n_ev, &st);
+                if (gst != VDSP_OK || st != VDSP_OK || down_got > down_cap) abort();
+                outs++;
+            } else {
+                st = vdsp_bridge_uplink(b, len ? frame : NULL, len, up_out, up_cap, &got, ev,
+                                        VDSP_BRIDGE_MAX_EVENTS, &n_ev);
+            }
             free(frame);
             vdsp_bridge_get_stats(b, &s1);
             if (!documented(st) || got > up_cap || n_ev > VDSP_BRIDGE_MAX_EVENTS) abort();
@@ -90,7 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (op == 3) { /* model audio of any size (PCM16: any even count is valid) */
             size_t len = n * 8 < size ? n * 8 : size;
             if (n & 1) item++;
-            st = vdsp_bridge_push_model(b, data, len, item);
+            uint32_t it = n & 2 ? 0 : item;  /* 0: the current response, or a new one */
+            if (group) {
+                const uint8_t *ptr = data;
+                if (vdsp_bridge_push_model_group(&b, 1, &ptr, &len, &it, &st) != VDSP_OK) abort();
+            } else {
+                st = vdsp_bridge_push_model(b, data, len, it);
+            }
             if (!documented(st)) abort();
             data += len;
             size -= len;
