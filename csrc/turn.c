@@ -429,31 +429,37 @@ static int64_t hidden_tail(const vdsp_turn *tt)
     return t < tt->tail_max ? t : tt->tail_max;
 }
 
-/* Mean energy of a ~100-700 Hz band of one frame of n_dec decimated samples: y = d0 + .. +
- * d7 - d8 - .. - d15 (zeros at DC and every 1 kHz), from prefix sums; no history (the first
- * 15 outputs are left out), so nothing is kept between frames and nothing is computed on the
+/* Mean energy of a ~100-700 Hz band of one frame of n_dec decimated samples d:
+ * y = d0 + .. + d7 - d8 - .. - d15 (zeros at DC and every 1 kHz), as box sums of 2, 4 and 8
+ * samples (each pass independent per sample, so it vectorises); no history (the first 15
+ * outputs are left out), so nothing is kept between frames and nothing is computed on the
  * frames that do not need it. Integer and exact (|y| < 2^22), whatever the clone. */
 VDSP_CLONES
 static double low_band_energy(const int16_t *x, size_t n_dec, int dec)
 {
-    int32_t p[MAX_DEC_SAMPLES + 1];
+    int32_t d[MAX_DEC_SAMPLES], s2[MAX_DEC_SAMPLES], s4[MAX_DEC_SAMPLES];
     uint64_t s = 0;
     size_t i;
-    p[0] = 0;
     if (dec == 1) {
         for (i = 0; i < n_dec; i++)
-            p[i + 1] = p[i] + x[i];
+            d[i] = x[i];
     } else {
         for (i = 0; i < n_dec; i++) {
-            int32_t d = 0;
+            int32_t v = 0;
             int j;
             for (j = 0; j < dec; j++)
-                d += x[i * (size_t)dec + (size_t)j];
-            p[i + 1] = p[i] + d;
+                v += x[i * (size_t)dec + (size_t)j];
+            d[i] = v;
         }
     }
+    for (i = 1; i < n_dec; i++)
+        s2[i] = d[i] + d[i - 1];
+    for (i = 3; i < n_dec; i++)
+        s4[i] = s2[i] + s2[i - 2];
+    for (i = 7; i < n_dec; i++)
+        d[i - 7] = s4[i] + s4[i - 4]; /* d[k] now holds the box sum of 8 ending at k + 7 */
     for (i = 15; i < n_dec; i++) {
-        int32_t y = p[i + 1] - 2 * p[i - 7] + p[i - 15];
+        int32_t y = d[i - 7] - d[i - 15];
         s += (uint64_t)((int64_t)y * y);
     }
     return (double)s / (double)((n_dec - 15) * (size_t)dec * (size_t)dec);
