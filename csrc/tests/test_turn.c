@@ -80,7 +80,8 @@ static double noisy_turn_commit(int rate, int fm, double murmur_amp, uint32_t se
     if (vdsp_turn_create(rate, fm, NULL, &t) != VDSP_OK)
         return -2.0;
     for (k = 0; (k + 1) * nf <= 200 * m && commit < 0.0; k++) {
-        int n = vdsp_turn_process(t, x + (size_t)k * nf, NULL, (size_t)nf, ev, VDSP_TURN_MAX_EVENTS);
+        int n = vdsp_turn_process(t, x + (size_t)k * nf, NULL, (size_t)nf, ev,
+                                  VDSP_TURN_MAX_EVENTS);
         for (j = 0; j < n; j++)
             if (ev[j].type == VDSP_TURN_COMMIT && commit < 0.0)
                 commit = ev[j].t_samples * 1000.0 / rate;
