@@ -103,9 +103,10 @@ struct vdsp_turn {
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
-    double low[LOW_RING]; /* low-band energies of the frames after the last speech frame */
     int low_n;
     int64_t low_wait;     /* extra silence the low band asks for (-1: not yet decided) */
+    /* last: only noisy turn ends touch it, so vdsp_turn_prefetch leaves it out */
+    double low[LOW_RING]; /* low-band energies of the frames after the last speech frame */
 };
 
 void vdsp_turn_config_default(vdsp_turn_config *cfg)
@@ -723,5 +724,5 @@ void vdsp_turn_prefetch(const vdsp_turn *tt, int stage) {
         VDSP_PREFETCH_W(&RING_AMP(i < k ? i : k));
     }
     vdsp_prefetch_span(tt->xc, (size_t)tt->lags * sizeof tt->xc[0], 1);
-    vdsp_prefetch_span(&tt->n_echo, sizeof *tt - offsetof(vdsp_turn, n_echo), 1);
+    vdsp_prefetch_span(&tt->n_echo, offsetof(vdsp_turn, low) - offsetof(vdsp_turn, n_echo), 1);
 }
