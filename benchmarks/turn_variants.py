@@ -4,7 +4,8 @@ Runs the pure-Python reference (voicedsp/_turn_reference.py, which the tests hol
 the C detector event for event) on cached 20 ms band energies of every case, optionally with
 patched module constants or an experimental echo model, and scores the events with the kit's
 own `score.py` functions (same matching, same tolerances as `score.py --cmd ...`). About 5 s
-per 152-case corpus after the first pass (band energies are cached under --cache).
+per 152-case corpus after the first pass (band energies, and the low band's energy the detector
+reads after a noisy turn's last speech frame, are cached under --cache).
 
     PYTHONPATH=. python benchmarks/turn_variants.py --kit /work/shared/eval \
         --corpus /tmp/t5-corpus-7031 /tmp/t5-corpus-7032 \
@@ -31,18 +32,31 @@ import voicedsp._turn_reference as R
 FRAME = 160   # 20 ms at 8 kHz, the kit's rate
 
 
+def low_band_energies(up):
+    """R.low_band_energy of every 20 ms frame (8 kHz), vectorised; the same integers, so the
+    same doubles."""
+    nf = len(up) // FRAME
+    x = up[:nf * FRAME].astype(np.int64).reshape(nf, FRAME)
+    p = np.concatenate([np.zeros((nf, 1), np.int64), np.cumsum(x, axis=1)], axis=1)
+    i = np.arange(15, FRAME)
+    y = p[:, i + 1] - 2 * p[:, i - 7] + p[:, i - 15]
+    return [int(v) / float(FRAME - 15) for v in (y * y).sum(axis=1)]
+
+
 def band_energies(path_up, path_down, cache):
-    """[(uplink band energies, downlink energy)] per 20 ms frame, as TurnReference sees them."""
+    """[(uplink band energies, downlink energy, uplink low-band energy)] per 20 ms frame, as
+    TurnReference sees them."""
     if cache and os.path.exists(cache):
         with open(cache, "rb") as f:
             return pickle.load(f)
     up, _ = sf.read(path_up, dtype="int16")
     down, _ = sf.read(path_down, dtype="int16")
     uh, dh, out = [0, 0, 0], [0, 0, 0], []
+    lows = low_band_energies(up)
     for i in range(len(up) // FRAME):
         e = R.band_energies(up[i * FRAME:(i + 1) * FRAME].tolist(), uh, 1)
         d = R.band_energies(down[i * FRAME:(i + 1) * FRAME].tolist(), dh, 1)
-        out.append((e, d[0] + d[1]))
+        out.append((e, d[0] + d[1], lows[i]))
     if cache:
         with open(cache, "wb") as f:
             pickle.dump(out, f)
@@ -151,12 +165,12 @@ def score_corpus(S, corpus, cls, cache_dir):
         cache = None
         if cache_dir:
             tag = os.path.basename(os.path.normpath(corpus))
-            cache = os.path.join(cache_dir, f"{tag}-{lab['case_id']}.pkl")
+            cache = os.path.join(cache_dir, f"{tag}-{lab['case_id']}.v2.pkl")
         frames = band_energies(os.path.join(d, lab["files"]["uplink"]),
                                os.path.join(d, lab["files"]["downlink"]), cache)
         det, events = cls(), []
-        for e, dt in frames:
-            for ev in det.process_energies(e, dt):
+        for e, dt, low in frames:
+            for ev in det.process_energies(e, dt, low):
                 boundary = ev.type in ("speech_start", "speech_end")
                 t = (ev.ref_samples if boundary else ev.t_samples) / 8.0
                 if ev.type in S.CANONICAL:

@@ -7,6 +7,7 @@
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
 #include "vad_core.h"
+#include "clones.h"
 #include "group.h"
 #include "turn_ref.h"
 
@@ -50,6 +51,15 @@
 #define LEVEL_RING 8           /* power of two, > LEVEL_BACK_MS / 10 ms */
 #define PEAK_REL_DB 40.0       /* within a turn, energy this far under its peak is not speech */
 #define MASK_AFTER_MS 40       /* masking level taken up to this long after speech stops */
+#define LOW_WIN_MS 600         /* low band (~100-700 Hz) energies kept this long after the last
+                                  speech frame of a turn whose tail the noise hides (only then
+                                  computed) */
+#define LOW_EXT_MS 300         /* a tail heard in the low band is looked for up to this long, */
+#define LOW_THR_DB 3.0         /* as frames this far above the median of the kept frames, */
+#define LOW_GAP 2              /* gaps of up to this many frames bridged; */
+#define LOW_WAIT_MS 20         /* the turn ends no earlier than silence + this after that tail */
+#define LOW_RING 64            /* power of two, >= LOW_WIN_MS / 10 ms */
+#define MAX_DEC_SAMPLES 240    /* longest decimated frame: 30 ms at 8 kHz */
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
 #define MAX_LAGS 61
 
@@ -66,6 +76,9 @@ struct vdsp_turn {
     double rho_t, cap, fit_w, fit_a, fit_b;
     int64_t tail_max;
     int level_back;
+    int low_win, low_ext;
+    double low_thr, low_vis;
+    int64_t low_wait_extra;
     /* state */
     vdsp_band_hist uh, dh;
     double pe[2], pdt; /* previous frame's energies (10 ms frames: 20 ms window) */
@@ -90,6 +103,10 @@ struct vdsp_turn {
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
+    int low_n;
+    int64_t low_wait;     /* extra silence the low band asks for (-1: not yet decided) */
+    /* last: only noisy turn ends touch it, so vdsp_turn_prefetch leaves it out */
+    double low[LOW_RING]; /* low-band energies of the frames after the last speech frame */
 };
 
 void vdsp_turn_config_default(vdsp_turn_config *cfg)
@@ -154,6 +171,10 @@ void vdsp_turn_reset(vdsp_turn *tt)
     for (i = 0; i < LEVEL_RING; i++)
         tt->lvl[i] = 0.0;
     tt->pre_end = tt->end_extra = 0.0;
+    for (i = 0; i < LOW_RING; i++)
+        tt->low[i] = 0.0;
+    tt->low_n = 0;
+    tt->low_wait = -1;
 }
 
 int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
@@ -240,6 +261,11 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
     tt->level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0;
     tt->level_back = LEVEL_BACK_MS / frame_ms;
+    tt->low_win = LOW_WIN_MS / frame_ms;
+    tt->low_ext = LOW_EXT_MS / frame_ms;
+    tt->low_thr = pow(10.0, LOW_THR_DB / 10.0);
+    tt->low_vis = pow(10.0, TAIL_REF_DB / 10.0);
+    tt->low_wait_extra = ms_to_samples(LOW_WAIT_MS, sample_rate_hz);
     vdsp_vad_core_init(&tt->core, frame_ms, cfg->vad_threshold_db, cfg->vad_release_db);
     vdsp_turn_reset(tt);
     *out = tt;
@@ -404,6 +430,67 @@ static int64_t hidden_tail(const vdsp_turn *tt)
     return t < tt->tail_max ? t : tt->tail_max;
 }
 
+/* Mean energy of a ~100-700 Hz band of one frame of n_dec decimated samples d:
+ * y = d0 + .. + d7 - d8 - .. - d15 (zeros at DC and every 1 kHz), as box sums of 2, 4 and 8
+ * samples (each pass independent per sample, so it vectorises); no history (the first 15
+ * outputs are left out), so nothing is kept between frames and nothing is computed on the
+ * frames that do not need it. Integer and exact (|y| < 2^22), whatever the clone. */
+VDSP_CLONES
+static double low_band_energy(const int16_t *x, size_t n_dec, int dec)
+{
+    int32_t d[MAX_DEC_SAMPLES], s2[MAX_DEC_SAMPLES], s4[MAX_DEC_SAMPLES];
+    uint64_t s = 0;
+    size_t i;
+    if (dec == 1) {
+        for (i = 0; i < n_dec; i++)
+            d[i] = x[i];
+    } else {
+        for (i = 0; i < n_dec; i++) {
+            int32_t v = 0;
+            int j;
+            for (j = 0; j < dec; j++)
+                v += x[i * (size_t)dec + (size_t)j];
+            d[i] = v;
+        }
+    }
+    for (i = 1; i < n_dec; i++)
+        s2[i] = d[i] + d[i - 1];
+    for (i = 3; i < n_dec; i++)
+        s4[i] = s2[i] + s2[i - 2];
+    for (i = 7; i < n_dec; i++)
+        d[i - 7] = s4[i] + s4[i - 4]; /* d[k] now holds the box sum of 8 ending at k + 7 */
+    for (i = 15; i < n_dec; i++) {
+        int32_t y = d[i - 7] - d[i - 15];
+        s += (uint64_t)((int64_t)y * y);
+    }
+    return (double)s / (double)((n_dec - 15) * (size_t)dec * (size_t)dec);
+}
+
+/* The tail the low band still hears over the median of the frames kept since the last speech
+ * frame (most of them noise), as extra silence to wait from that frame (0: none). */
+static int64_t low_tail(const vdsp_turn *tt)
+{
+    double v[LOW_RING], thr;
+    int i, j, last = -1, gap = 0, m = tt->low_n < tt->low_ext ? tt->low_n : tt->low_ext;
+    for (i = 0; i < tt->low_n; i++) {
+        /* insertion sort: at most LOW_RING values, once per turn end */
+        double x = tt->low[i];
+        for (j = i; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+    thr = v[tt->low_n / 2] * tt->low_thr;
+    for (i = 0; i < m; i++) {
+        if (tt->low[i] > thr) {
+            last = i;
+            gap = 0;
+        } else if (++gap > LOW_GAP) {
+            break;
+        }
+    }
+    return last >= 0 ? (int64_t)(last + 1) * (int64_t)tt->n + tt->low_wait_extra : 0;
+}
+
 static void close_turn(vdsp_turn *tt)
 {
     tt->turn_open = 0;
@@ -525,6 +612,16 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
     }
     if (raw && tt->seg_confirmed && e[0] + e[1] > tt->turn_peak)
         tt->turn_peak = e[0] + e[1];
+    if (raw) {
+        tt->low_n = 0;
+        tt->low_wait = -1;
+    } else if (tt->turn_open && tt->low_n < tt->low_win && tt->low_wait < 0 &&
+               tt->end_extra == 0.0 && tt->turn_peak < tt->mask_end * tt->low_vis &&
+               t0 - tt->last_raw_end == (int64_t)tt->low_n * (int64_t)tt->n) {
+        /* after the last speech frame of a turn whose tail the noise hides: keep the low
+         * band, where a voiced tail's fundamental and first formant stay audible */
+        tt->low[tt->low_n++] = low_band_energy(uplink, tt->n / (size_t)tt->dec, tt->dec);
+    }
 
     /* segments: raw speech frames, gaps up to BRIDGE_MS bridged */
     if (raw) {
@@ -572,7 +669,11 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         /* speech held over the agent for barge_confirm_ms already showed a real turn, and
          * the echo estimate hides part of it (often the end): it needs less heard speech */
         int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
-        if (tt->last_speech - tt->turn_start >= need) {
+        if (tt->low_n > 0 && tt->low_wait < 0)
+            tt->low_wait = low_tail(tt);
+        if (tt->low_wait > 0 && t1 - tt->last_raw_end < tt->silence + tt->low_wait) {
+            /* the low band heard the tail go on: wait for silence after it */
+        } else if (tt->last_speech - tt->turn_start >= need) {
             if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
                 emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
                 tt->last_commit = t1;
@@ -623,5 +724,5 @@ void vdsp_turn_prefetch(const vdsp_turn *tt, int stage) {
         VDSP_PREFETCH_W(&RING_AMP(i < k ? i : k));
     }
     vdsp_prefetch_span(tt->xc, (size_t)tt->lags * sizeof tt->xc[0], 1);
-    vdsp_prefetch_span(&tt->n_echo, sizeof *tt - offsetof(vdsp_turn, n_echo), 1);
+    vdsp_prefetch_span(&tt->n_echo, offsetof(vdsp_turn, low) - offsetof(vdsp_turn, n_echo), 1);
 }

@@ -539,6 +539,58 @@ def test_noise_masked_end_waits_longer_after_a_sudden_drop_than_after_a_fade(mak
     assert waits[0] >= waits[1] + 100 and waits[1] >= 500
 
 
+def _faded_turn_with_low_tail(seed, tail_amp, rate=RATE, frame_ms=F):
+    """Speech (1 kHz) over white noise that fades out in 100 ms, and under the fade and for
+    200 ms after it a voiced murmur (150 Hz + 300 Hz) the two VAD bands cannot hear over the
+    noise; the speech truly ends at 2100 ms. 4 s, as frames of `frame_ms`."""
+    rng = np.random.default_rng(seed)
+    m = rate // 50                       # samples per 20 ms
+    t = np.arange(200 * m) / rate
+    env = np.zeros(200 * m)
+    env[50 * m:90 * m] = 6000
+    for i, level in enumerate([3000, 1500, 800, 400, 200]):
+        env[(90 + i) * m:(91 + i) * m] = level
+    tail = np.zeros(200 * m)
+    tail[90 * m:105 * m] = tail_amp
+    x = (rng.standard_normal(200 * m) * 300 * math.sqrt(rate / RATE)
+         + env * np.sin(2 * np.pi * 1000 * t)
+         + tail * (np.sin(2 * np.pi * 150 * t) + 0.5 * np.sin(2 * np.pi * 300 * t)))
+    n = rate * frame_ms // 1000
+    return [(x[i * n:(i + 1) * n].astype(np.int16).tobytes(), None) for i in range(len(x) // n)]
+
+
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_voiced_tail_under_noise_ends_the_turn_on_time(make, seed):
+    # The murmur is heard in the low band after the last speech frame: the silence is
+    # counted from its end (2100 ms), so the commit lands in 2600 ms - 40 .. + 120, where the
+    # band-energy wait alone commits 40-60 ms early (at 2540-2560 ms).
+    ev = run(make(), _faded_turn_with_low_tail(seed, 400))
+    commits = [e for e in ev if e[0] == "turn_commit"]
+    assert len(commits) == 1
+    assert 2600 <= commits[0][1] <= 2600 + 120
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_low_band_tail_native_equals_reference(rate, frame_ms):
+    # the low band's decimation and window at every rate and frame length, bit for bit
+    for amp in (0, 400, 700):
+        frames = _faded_turn_with_low_tail(3, amp, rate, frame_ms)
+        assert run(Native(rate, frame_ms), frames) == run(Reference(rate, frame_ms), frames)
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_noise_alone_after_speech_does_not_extend_the_turn(monkeypatch, seed):
+    # Without the murmur the low band sees only noise: the commit is where it is with the
+    # low band switched off (its threshold out of reach), for the native detector too.
+    import voicedsp._turn_reference as ref
+    frames = _faded_turn_with_low_tail(seed, 0)
+    native = [e for e in run(Native(), frames) if e[0] == "turn_commit"]
+    monkeypatch.setattr(ref, "LOW_THR_DB", 200.0)
+    off = [e for e in run(Reference(), frames) if e[0] == "turn_commit"]
+    assert native == off and len(off) == 1 and off[0][1] < 2600
+
+
 # ------------------------------------------------------------------ config and errors
 
 def test_defaults_match_the_issue():

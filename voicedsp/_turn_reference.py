@@ -60,6 +60,13 @@ ECHO_FIT_DECAY = 0.98    # memory (per 20 ms) of the share of frames each model 
 ECHO_FIT_MARGIN = 0.1    # the tight model is used alone while its share is this higher
 ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo the gate discounts
                          # (estimate x margin) is this far above it (the agent's energy)
+LOW_WIN_MS = 600         # low band (~100-700 Hz) energies kept this long after the last speech
+                         # frame of a turn whose tail the noise hides (not computed otherwise)
+LOW_EXT_MS = 300         # a tail heard in the low band is looked for up to this long,
+LOW_THR_DB = 3.0         # ... as frames this far above the median of the kept frames,
+LOW_GAP = 2              # ... gaps of up to this many frames bridged;
+LOW_WAIT_MS = 20         # the turn ends no earlier than silence + this after that tail
+LOW_RING = 64            # power of two, >= LOW_WIN_MS / 10 ms
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
     BARGE_REJECTED = range(7)
@@ -98,6 +105,18 @@ def band_energies(x, hist, dec):
     hist[0], hist[1], hist[2] = h1, h2, h3
     norm = float(n * dec * dec)
     return sa / norm, sb / norm
+
+
+def low_band_energy(x, dec):
+    """Mean energy of a ~100-700 Hz band of one frame: y = d0 + .. + d7 - d8 - .. - d15 over
+    the frame's decimated samples d (no history: the first 15 outputs are left out)."""
+    n = len(x) // dec
+    d = [sum(x[i * dec:(i + 1) * dec]) for i in range(n)]
+    s = 0
+    for i in range(15, n):
+        y = sum(d[i - 7:i + 1]) - sum(d[i - 15:i - 7])
+        s += y * y
+    return s / float((n - 15) * dec * dec)
 
 
 def _smooth(e, pe):
@@ -262,6 +281,11 @@ class TurnReference:
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
         self.level_per_db = LEVEL_MS_PER_DB * sample_rate_hz / 1000.0
         self.level_back = LEVEL_BACK_MS // frame_ms
+        self.low_win = LOW_WIN_MS // frame_ms
+        self.low_ext = LOW_EXT_MS // frame_ms
+        self.low_thr = 10.0 ** (LOW_THR_DB / 10.0)
+        self.low_wait_extra = ms(LOW_WAIT_MS)
+        self.low_vis = 10.0 ** (TAIL_REF_DB / 10.0)
         self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
         self.smooth = frame_ms < 20
         self.reset()
@@ -299,6 +323,9 @@ class TurnReference:
         self.lvl = [0.0] * LEVEL_RING
         self.pre_end = 0.0
         self.end_extra = 0.0
+        self.low = [0.0] * LOW_RING
+        self.low_n = 0
+        self.low_wait = -1
         self.last_commit = None
         self.barged = False
         self.cand = None
@@ -315,10 +342,11 @@ class TurnReference:
         if self.smooth:
             e, self.pe = _smooth(e, self.pe), e
             dt, self.pdt = (dt + self.pdt) * 0.5, dt
-        return self.process_energies(e, dt)
+        return self.process_energies(e, dt, lambda: low_band_energy(uplink, self.dec))
 
-    def process_energies(self, e, dt):
-        """One frame from its uplink band energies and downlink energy (the tests' hook)."""
+    def process_energies(self, e, dt, low=None):
+        """One frame from its uplink band energies and downlink energy (the tests' hook);
+        `low` gives the frame's low-band energy when asked (a callable or a number)."""
         ev = []
         t0 = self.t
         t1 = t0 + self.n
@@ -355,6 +383,17 @@ class TurnReference:
             tot = e[0] + e[1]
             if tot > self.turn_peak:
                 self.turn_peak = tot
+        if raw:
+            self.low_n = 0
+            self.low_wait = -1
+        elif self.turn_open and low is not None and self.low_n < self.low_win \
+                and self.low_wait < 0 and self.end_extra == 0.0 \
+                and self.turn_peak < self.mask_end * self.low_vis \
+                and t0 - self.last_raw_end == self.low_n * self.n:
+            # after the last speech frame of a turn whose tail the noise hides: keep the
+            # low band, where a voiced tail's fundamental and first formant stay audible
+            self.low[self.low_n] = low() if callable(low) else low
+            self.low_n += 1
         self._segments(ev, raw, t0, t1)
         return ev
 
@@ -488,6 +527,10 @@ class TurnReference:
             # speech held over the agent for barge_confirm_ms already showed a real turn, and
             # the echo estimate hides part of it (often the end): it needs less heard speech
             need = self.min_speech_barged if self.barged else self.min_speech
+            if self.low_n > 0 and self.low_wait < 0:
+                self.low_wait = self._low_tail()
+            if self.low_wait > 0 and t1 - self.last_raw_end < self.silence + self.low_wait:
+                return
             if self.last_speech - self.turn_start >= need:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
@@ -534,6 +577,21 @@ class TurnReference:
                 return 0
         tail = int(tail)
         return tail if tail < self.tail_max else self.tail_max
+
+    def _low_tail(self):
+        # a tail the low band still hears over the median of the frames kept since the last
+        # speech frame (most of them noise): the silence is counted from its end
+        v = sorted(self.low[:self.low_n])
+        thr = v[self.low_n // 2] * self.low_thr
+        last, gap = -1, 0
+        for i in range(min(self.low_n, self.low_ext)):
+            if self.low[i] > thr:
+                last, gap = i, 0
+            else:
+                gap += 1
+                if gap > LOW_GAP:
+                    break
+        return (last + 1) * self.n + self.low_wait_extra if last >= 0 else 0
 
     def _turn_audio(self):
         s = self.turn_start - self.prefix

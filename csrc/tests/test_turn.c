@@ -8,6 +8,7 @@
 #include "vdsp_test.h"
 
 #define N 160
+#define PI 3.14159265358979323846
 
 static void speech_frame(int16_t *x, int n, int dec)
 {
@@ -45,6 +46,48 @@ static int find(const vdsp_turn_event *ev, int n, int type)
         if (ev[i].type == type)
             return i;
     return -1;
+}
+
+/* 4 s at `rate` of white noise (sum of uniforms, sd ~300) with 800 ms of a 1 kHz tone from
+ * 1 s, fading out over 100 ms, and with murmur_amp > 0 a 150 + 300 Hz murmur under the fade
+ * and for 200 ms after it (ending at 2100 ms), which the two VAD bands cannot hear over the
+ * noise. Returns the first commit time in ms (-1: none). */
+static double noisy_turn_commit(int rate, int fm, double murmur_amp, uint32_t seed)
+{
+    static int16_t x[4 * 48000];
+    static const double fade[5] = {3000, 1500, 800, 400, 200};
+    vdsp_turn *t = NULL;
+    vdsp_turn_event ev[VDSP_TURN_MAX_EVENTS];
+    int m = rate / 50, nf = rate / 1000 * fm, i, k, j;
+    double commit = -1.0;
+    for (i = 0; i < 200 * m; i++) {
+        double tt = (double)i / rate, v = 0.0, env = 0.0;
+        int fr = i / m;
+        for (j = 0; j < 4; j++) {
+            seed = seed * 1664525u + 1013904223u;
+            v += ((double)(seed >> 8) / 16777216.0 - 0.5);
+        }
+        v *= 520.0 * sqrt((double)rate / 8000.0); /* 4 uniforms: sd 0.577 x 520 ~ 300 */
+        if (fr >= 50 && fr < 90)
+            env = 6000.0;
+        else if (fr >= 90 && fr < 95)
+            env = fade[fr - 90];
+        v += env * sin(2.0 * PI * 1000.0 * tt);
+        if (fr >= 90 && fr < 105)
+            v += murmur_amp * (sin(2.0 * PI * 150.0 * tt) + 0.5 * sin(2.0 * PI * 300.0 * tt));
+        x[i] = (int16_t)v;
+    }
+    if (vdsp_turn_create(rate, fm, NULL, &t) != VDSP_OK)
+        return -2.0;
+    for (k = 0; (k + 1) * nf <= 200 * m && commit < 0.0; k++) {
+        int n = vdsp_turn_process(t, x + (size_t)k * nf, NULL, (size_t)nf, ev,
+                                  VDSP_TURN_MAX_EVENTS);
+        for (j = 0; j < n; j++)
+            if (ev[j].type == VDSP_TURN_COMMIT && commit < 0.0)
+                commit = ev[j].t_samples * 1000.0 / rate;
+    }
+    vdsp_turn_destroy(t);
+    return commit;
 }
 
 int main(void)
@@ -146,6 +189,17 @@ int main(void)
         want = ((1440 + (fm == 10 ? 10 : 0) + 500 + fm - 1) / fm) * fm * (int64_t)rate / 1000;
         CHECK(k >= 0 && all[k].t_samples == want, "commit at %d/%d", rate, fm);
         vdsp_turn_destroy(t);
+    }
+
+    /* a murmur under noise after a turn's last speech frame is heard in the low band: the
+     * commit lands 500 ms after it (2600 ms, window -40 / +120); noise alone commits earlier
+     * (the band-energy wait: 2520-2580 ms) */
+    for (i = 0; i < 12; i++) {
+        int rate = rates[i % 4], fm = frames[i / 4];
+        double with = noisy_turn_commit(rate, fm, 400.0, 7u + (uint32_t)i);
+        double without = noisy_turn_commit(rate, fm, 0.0, 7u + (uint32_t)i);
+        CHECK(with >= 2600.0 && with <= 2720.0, "murmur commit %.0f at %d/%d", with, rate, fm);
+        CHECK(without > 0.0 && without < 2600.0, "noise commit %.0f at %d/%d", without, rate, fm);
     }
 
     /* bare VAD */
