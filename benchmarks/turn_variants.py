@@ -55,8 +55,8 @@ def band_energies(path_up, path_down, cache):
     lows = low_band_energies(up)
     for i in range(len(up) // FRAME):
         e = R.band_energies(up[i * FRAME:(i + 1) * FRAME].tolist(), uh, 1)
-        d = R.band_energies(down[i * FRAME:(i + 1) * FRAME].tolist(), dh, 1)
-        out.append((e, d[0] + d[1], lows[i]))
+        d = R.band_energy_total(down[i * FRAME:(i + 1) * FRAME].tolist(), dh, 1)
+        out.append((e, d, lows[i]))
     if cache:
         with open(cache, "wb") as f:
             pickle.dump(out, f)
@@ -165,7 +165,7 @@ def score_corpus(S, corpus, cls, cache_dir):
         cache = None
         if cache_dir:
             tag = os.path.basename(os.path.normpath(corpus))
-            cache = os.path.join(cache_dir, f"{tag}-{lab['case_id']}.v2.pkl")
+            cache = os.path.join(cache_dir, f"{tag}-{lab['case_id']}.v3.pkl")
         frames = band_energies(os.path.join(d, lab["files"]["uplink"]),
                                os.path.join(d, lab["files"]["downlink"]), cache)
         det, events = cls(), []

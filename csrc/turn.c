@@ -530,11 +530,9 @@ static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
 
 double vdsp_turn_reference_energy(vdsp_turn *tt, const int16_t *downlink, int silent)
 {
-    double d[2];
     if (silent && (tt->dh.h[0] | tt->dh.h[1] | tt->dh.h[2]) == 0)
         return 0.0; /* zeros through a filter at rest */
-    vdsp_band_energies(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh, d);
-    return d[0] + d[1];
+    return vdsp_band_energy_total(downlink, tt->n / (size_t)tt->dec, tt->dec, &tt->dh);
 }
 
 int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downlink,

@@ -32,8 +32,8 @@ size_t vdsp_vad_frame_samples(int sample_rate_hz, int frame_ms)
  * overflow: |a| < 2^20, so a^2 fits in 64 bits and the sums are exact whatever the order, so
  * the compiler may vectorise freely and every clone gives the same result. */
 VDSP_CLONES
-void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist,
-                        double e[2])
+static void band_sums(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist,
+                      uint64_t *sum_a, uint64_t *sum_b)
 {
     uint64_t sa = 0, sb = 0;
     size_t i;
@@ -77,10 +77,47 @@ void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist 
         hist->h[1] = buf[n_dec + 1];
         hist->h[2] = buf[n_dec];
     }
+    *sum_a = sa;
+    *sum_b = sb;
+}
+
+void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist,
+                        double e[2])
+{
+    uint64_t sa, sb;
+    double norm = (double)(n_dec * (size_t)dec * (size_t)dec);
+    band_sums(x, n_dec, dec, hist, &sa, &sb);
+    e[0] = (double)sa / norm;
+    e[1] = (double)sb / norm;
+}
+
+/* At 8 kHz: with p_i = x_i - x_{i-2}, a_i = p_i + p_{i-1} and b_i = p_i - p_{i-1}, so
+ * a_i^2 + b_i^2 = 2 (p_i^2 + p_{i-1}^2), and over the frame (i = 0 .. n - 1)
+ * sum a^2 + sum b^2 = 2 (2 sum p_i^2 - p_{n-1}^2 + p_{-1}^2): one square per sample. The same
+ * integer as the two sums; elsewhere it is their sum. */
+VDSP_CLONES
+double vdsp_band_energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist)
+{
+    if (dec == 1 && n_dec >= 3) {
+        int64_t pm1 = (int64_t)hist->h[0] - hist->h[2];  /* p_{-1} */
+        int64_t p0 = (int64_t)x[0] - hist->h[1], p1 = (int64_t)x[1] - hist->h[0];
+        int64_t pl = (int64_t)x[n_dec - 1] - x[n_dec - 3];
+        uint64_t s = (uint64_t)(p0 * p0) + (uint64_t)(p1 * p1);
+        size_t i;
+        for (i = 2; i < n_dec; i++) {
+            int32_t p = (int32_t)x[i] - x[i - 2];
+            s += (uint64_t)((int64_t)p * p);
+        }
+        hist->h[0] = x[n_dec - 1];
+        hist->h[1] = x[n_dec - 2];
+        hist->h[2] = x[n_dec - 3];
+        return (double)(2 * (2 * s - (uint64_t)(pl * pl) + (uint64_t)(pm1 * pm1))) /
+               (double)n_dec;
+    }
     {
-        double norm = (double)(n_dec * (size_t)dec * (size_t)dec);
-        e[0] = (double)sa / norm;
-        e[1] = (double)sb / norm;
+        uint64_t sa, sb;
+        band_sums(x, n_dec, dec, hist, &sa, &sb);
+        return (double)(sa + sb) / (double)(n_dec * (size_t)dec * (size_t)dec);
     }
 }
 

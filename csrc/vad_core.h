@@ -31,6 +31,10 @@ typedef struct {
 void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist,
                         double e[2]);
 
+/* Their sum as one number: (sum a^2 + sum b^2) / norm, the sums added as integers (the far-end
+ * reference of the turn detector). Half the squares of vdsp_band_energies at 8 kHz. */
+double vdsp_band_energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist);
+
 void vdsp_vad_core_init(vdsp_vad_core *c, int frame_ms, double threshold_db,
                         double release_db);
 void vdsp_vad_core_reset(vdsp_vad_core *c);

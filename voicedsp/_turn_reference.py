@@ -90,6 +90,18 @@ def band_energies(x, hist, dec):
     `x` is a sequence of ints, `hist` the last three decimated samples of the previous frame
     (updated in place), `dec` the box decimation factor (rate / 8000).
     """
+    sa, sb, norm = _band_sums(x, hist, dec)
+    return sa / norm, sb / norm
+
+
+def band_energy_total(x, hist, dec):
+    """Both band energies as one number, the sums added as integers (the far-end reference):
+    (sum a^2 + sum b^2) / norm, as vdsp_band_energy_total."""
+    sa, sb, norm = _band_sums(x, hist, dec)
+    return (sa + sb) / norm
+
+
+def _band_sums(x, hist, dec):
     n = len(x) // dec
     h1, h2, h3 = hist
     sa = sb = 0
@@ -103,8 +115,7 @@ def band_energies(x, hist, dec):
         sb += b * b
         h3, h2, h1 = h2, h1, s
     hist[0], hist[1], hist[2] = h1, h2, h3
-    norm = float(n * dec * dec)
-    return sa / norm, sb / norm
+    return sa, sb, float(n * dec * dec)
 
 
 def low_band_energy(x, dec):
@@ -335,8 +346,7 @@ class TurnReference:
     def process(self, uplink, downlink=None):
         e = band_energies(uplink, self.uh, self.dec)
         if downlink is not None:
-            d = band_energies(downlink, self.dh, self.dec)
-            dt = d[0] + d[1]
+            dt = band_energy_total(downlink, self.dh, self.dec)
         else:
             dt = 0.0
         if self.smooth:

@@ -5,6 +5,7 @@
 
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
+#include "../vad_core.h"
 #include "vdsp_test.h"
 
 #define N 160
@@ -88,6 +89,54 @@ static double noisy_turn_commit(int rate, int fm, double murmur_amp, uint32_t se
     }
     vdsp_turn_destroy(t);
     return commit;
+}
+
+/* vdsp_band_energy_total is (sum a^2 + sum b^2) / norm, the sums as integers, whatever the
+ * decimation, frame length, history and samples (full scale both ways included); and it moves
+ * the history as vdsp_band_energies does. */
+static void test_band_energy_total(void)
+{
+    static int16_t x[240 * 6];
+    uint32_t r = 99;
+    int t, bad = 0, decs[4] = {1, 2, 3, 6};
+    for (t = 0; t < 4000; t++) {
+        int dec = decs[t % 4], mode = (t / 4) % 4, k, m;
+        size_t n_dec = (t % 3 == 0) ? 80 : (t % 3 == 1) ? 160 : 240, i;
+        vdsp_band_hist h1, h2;
+        uint64_t sa = 0, sb = 0;
+        int64_t w[3];
+        double e[2], got;
+        if (t % 11 == 0)
+            n_dec = 3 + (size_t)(t % 9);
+        for (i = 0; i < n_dec * (size_t)dec; i++) {
+            r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+            x[i] = (int16_t)(mode == 0   ? (int)(r >> 16) - 32768
+                             : mode == 1 ? ((r >> 20) & 1 ? 32767 : -32768)
+                             : mode == 2 ? (int)((r >> 16) % 201) - 100
+                                         : (int)(r >> 17) - 16384);
+        }
+        for (k = 0; k < 3; k++) {
+            r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+            h1.h[k] = h2.h[k] = (int32_t)(r % 65536) - 32768;
+        }
+        /* the integer sums, straight from the definition */
+        w[0] = h1.h[0], w[1] = h1.h[1], w[2] = h1.h[2]; /* newest first */
+        for (i = 0; i < n_dec; i++) {
+            int64_t s = 0, a, b;
+            for (m = 0; m < dec; m++)
+                s += x[i * (size_t)dec + (size_t)m];
+            a = s + w[0] - w[1] - w[2];
+            b = s - w[0] - w[1] + w[2];
+            sa += (uint64_t)(a * a);
+            sb += (uint64_t)(b * b);
+            w[2] = w[1], w[1] = w[0], w[0] = s;
+        }
+        got = vdsp_band_energy_total(x, n_dec, dec, &h1);
+        vdsp_band_energies(x, n_dec, dec, &h2, e);
+        bad += got != (double)(sa + sb) / (double)(n_dec * (size_t)dec * (size_t)dec) ||
+               memcmp(&h1, &h2, sizeof h1) != 0;
+    }
+    CHECK(bad == 0, "band energy total: %d frames differ", bad);
 }
 
 int main(void)
@@ -215,5 +264,6 @@ int main(void)
     for (i = 0; i < 20; i++)
         CHECK(vdsp_vad_process(v, frame, N) == 0, "dc frame %d", i);
     vdsp_vad_destroy(v);
+    test_band_energy_total();
     return TEST_REPORT("test_turn");
 }
