@@ -78,21 +78,12 @@ class DualEchoReference(R.TurnReference):
         self.g_t = self.g0
         self.rho_t = 10.0 ** (-self.DUAL_RHO_DB / 10.0)
 
-    def _train(self, g, env, drive, ut):
+    def _train_gated(self, g, env, drive, ut):
+        """The reference's gain step where round 3 trained (agent audible, the delayed
+        downlink driving the envelope, no barge-in candidate)."""
         if env > R.AGENT_ACTIVE_ENERGY and self.core.primed and self.n_echo >= self.min_frames \
                 and drive > env * R.ECHO_TRAIN_FRAC and self.cand is None:
-            ue = ut - (self.core.nf[0] + self.core.nf[1])
-            ge = g * env
-            fast = self.n_echo < self.min_frames + self.fast_frames
-            if ue > ge * self.trunc:
-                pass
-            elif ue > ge:
-                g *= self.g_up_fast if fast else self.g_up
-            elif ue < ge * self.pull:
-                g *= self.g_dn_pull_fast if fast else self.g_dn_pull
-            else:
-                g *= self.g_dn_fast if fast else self.g_dn
-            g = min(g, 1.0)
+            g = self._train(g, env, ut - (self.core.nf[0] + self.core.nf[1]))
         return g
 
     def _out(self):
@@ -132,8 +123,8 @@ class DualEchoReference(R.TurnReference):
             drive = drive_t = recent
         self.env = drive + self.env * self.rho
         self.env_t = drive_t + self.env_t * self.rho_t
-        self.g = self._train(self.g, self.env, drive, ut)
-        self.g_t = self._train(self.g_t, self.env_t, drive_t, ut)
+        self.g = self._train_gated(self.g, self.env, drive, ut)
+        self.g_t = self._train_gated(self.g_t, self.env_t, drive_t, ut)
         return self._out()
 
 
