@@ -59,7 +59,6 @@
 #define LOW_GAP 2              /* gaps of up to this many frames bridged; */
 #define LOW_WAIT_MS 20         /* the turn ends no earlier than silence + this after that tail */
 #define LOW_RING 64            /* power of two, >= LOW_WIN_MS / 10 ms */
-#define MAX_DEC_SAMPLES 240    /* longest decimated frame: 30 ms at 8 kHz */
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
 #define MAX_LAGS 61
 
@@ -438,7 +437,7 @@ static int64_t hidden_tail(const vdsp_turn *tt)
 VDSP_CLONES
 static double low_band_energy(const int16_t *x, size_t n_dec, int dec)
 {
-    int32_t d[MAX_DEC_SAMPLES], s2[MAX_DEC_SAMPLES], s4[MAX_DEC_SAMPLES];
+    int32_t d[VDSP_MAX_DEC_SAMPLES], s2[VDSP_MAX_DEC_SAMPLES], s4[VDSP_MAX_DEC_SAMPLES];
     uint64_t s = 0;
     size_t i;
     if (dec == 1) {

@@ -6,9 +6,6 @@
 #include "clones.h"
 #include "vad_core.h"
 
-/* Longest decimated frame: 30 ms at 8 kHz. */
-#define MAX_DEC_SAMPLES 240
-
 struct vdsp_vad {
     int dec, smooth, have_pe;
     size_t n;
@@ -56,7 +53,7 @@ static void band_sums(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *h
         hist->h[1] = x[n_dec - 2];
         hist->h[2] = x[n_dec - 3];
     } else {
-        int32_t buf[MAX_DEC_SAMPLES + 3];
+        int32_t buf[VDSP_MAX_DEC_SAMPLES + 3];
         buf[0] = hist->h[2];
         buf[1] = hist->h[1];
         buf[2] = hist->h[0];

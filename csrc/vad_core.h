@@ -16,6 +16,8 @@
 #define VDSP_NF_INIT_MS 200 /* the floor starts as the mean of the first frames this long, */
 #define VDSP_NF_INIT_JUMP 10.0 /* leaving out frames this much (10 dB) above it (speech) */
 
+#define VDSP_MAX_DEC_SAMPLES 240 /* longest decimated frame: 30 ms at 8 kHz */
+
 typedef struct {
     int32_t h[3];   /* last three decimated samples of the previous frame, newest first */
 } vdsp_band_hist;
