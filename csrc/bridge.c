@@ -414,7 +414,6 @@ static int fits(const vdsp_bridge *b, const vdsp_resampler *r, size_t n_in, size
     return vdsp_resampler_max_output(r, n_in) + extra <= queue_room(b);
 }
 
-/* vdsp_bridge_push_model, with the down resampler's work buffer lent by a group call. */
 uint32_t vdsp_bridge_new_item(vdsp_bridge *b) { return ++b->item_seq; }
 
 /* The response a push of `item` belongs to (see vdsp_bridge_push_model), made current. */
@@ -424,6 +423,7 @@ static uint32_t take_item(vdsp_bridge *b, uint32_t item) {
     return b->push_item = item;
 }
 
+/* vdsp_bridge_push_model, with the down resampler's work buffer lent by a group call. */
 static int push_model(vdsp_bridge *b, const uint8_t *audio, size_t bytes, uint32_t item,
                       void *scratch) {
     if (!b || (bytes && !audio)) return VDSP_ERR_INVALID_ARGUMENT;
