@@ -297,12 +297,18 @@ static double train_gain(const vdsp_turn *tt, double g, double env, double ue)
     return g > 1.0 ? 1.0 : g;
 }
 
-/* The estimate in use: the tight model's alone while it explains clearly more of the recent
- * echo frames than the conservative one, else the larger of the two. */
+/* Whether the tight model alone is in use: it explains clearly more of the recent echo
+ * frames than the conservative one. */
+static int tight_alone(const vdsp_turn *tt)
+{
+    return tt->fit_t > tt->fit_c + ECHO_FIT_MARGIN;
+}
+
+/* The estimate in use: the tight model's alone (tight_alone), else the larger of the two. */
 static double echo_out(const vdsp_turn *tt)
 {
     double ec = tt->env * tt->g, et = tt->env_t * tt->g_t;
-    if (tt->fit_t > tt->fit_c + ECHO_FIT_MARGIN)
+    if (tight_alone(tt))
         return et;
     return ec > et ? ec : et;
 }
@@ -697,7 +703,7 @@ int vdsp_turn_inspect(const vdsp_turn *tt, int *vad_raw, int *agent_audible,
     if (echo_delay_ms != NULL)
         *echo_delay_ms = tt->best >= 0 ? (double)tt->best * tt->frame_ms : -1.0;
     if (echo_gain_db != NULL)
-        *echo_gain_db = 10.0 * log10(tt->fit_t > tt->fit_c + ECHO_FIT_MARGIN ? tt->g_t : tt->g);
+        *echo_gain_db = 10.0 * log10(tight_alone(tt) ? tt->g_t : tt->g);
     return VDSP_OK;
 }
 

@@ -360,7 +360,6 @@ def test_noise_floor_does_not_climb_into_the_echo(hold):
         assert rise > 15.0
 
 
-
 @pytest.mark.parametrize("max_delay_ms", [0, 20, 120, 600])
 @pytest.mark.parametrize("frame_ms", [10, 20, 30])
 def test_both_echo_models_native_equals_reference(max_delay_ms, frame_ms):
