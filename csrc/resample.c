@@ -52,6 +52,7 @@
  *   float would reach the same multiply rate on this CPU (2 x 8 lanes per cycle) without the
  *   cross-build identity; not taken.
  */
+#include "clones.h" /* first: its pragma must precede every inline float function */
 #include "voicedsp/resample.h"
 
 #include <math.h>
@@ -59,16 +60,9 @@
 #include <string.h>
 
 #include "group.h"
-#include "clones.h"
 #include "resample_kernels.h"
 #include "resample_tables.h"
 #include "voicedsp/status.h"
-
-/* No fused multiply-add anywhere (GCC: -std=c99 already turns contraction off; clang fuses
- * within expressions by default): every build and clone then computes the same sums. */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #if defined(_MSC_VER) && !defined(restrict)
 #define restrict __restrict

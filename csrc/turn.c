@@ -4,10 +4,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "clones.h" /* first: its pragma must precede every inline float function */
 #include "voicedsp/turn.h"
 #include "voicedsp/vad.h"
 #include "vad_core.h"
-#include "clones.h"
 #include "group.h"
 #include "turn_ref.h"
 

@@ -2,8 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "clones.h" /* first: its pragma must precede every inline float function */
 #include "voicedsp/vad.h"
-#include "clones.h"
 #include "vad_core.h"
 
 struct vdsp_vad {
@@ -93,7 +93,7 @@ void vdsp_band_energies(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist 
  * sum a^2 + sum b^2 = 2 (2 sum p_i^2 - p_{n-1}^2 + p_{-1}^2): one square per sample. The same
  * integer as the two sums; elsewhere it is their sum. */
 VDSP_CLONES
-double vdsp_band_energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist)
+static double energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist)
 {
     if (dec == 1 && n_dec >= 3) {
         int64_t pm1 = (int64_t)hist->h[0] - hist->h[2];  /* p_{-1} */
@@ -116,6 +116,13 @@ double vdsp_band_energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band
         band_sums(x, n_dec, dec, hist, &sa, &sb);
         return (double)(sa + sb) / (double)(n_dec * (size_t)dec * (size_t)dec);
     }
+}
+
+/* Not itself cloned: clang 14 names a cloned function's dispatcher "<name>.ifunc", which
+ * other files cannot link to. */
+double vdsp_band_energy_total(const int16_t *x, size_t n_dec, int dec, vdsp_band_hist *hist)
+{
+    return energy_total(x, n_dec, dec, hist);
 }
 
 void vdsp_vad_core_init(vdsp_vad_core *c, int frame_ms, double threshold_db, double release_db)

@@ -580,7 +580,7 @@ cdef class BridgeGroup:
         """
         cdef MediaBridge m
         cdef size_t i
-        if len(chunks) != self.k:
+        if <size_t>len(chunks) != self.k:
             raise InvalidArgumentError(f"chunks: {len(chunks)} entries for {self.k} bridges")
         for i in range(self.k):
             c = chunks[i]
