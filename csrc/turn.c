@@ -39,7 +39,7 @@
 #define ECHO_FIT_DB 6.0        /* an estimate explains an uplink frame within this of it */
 #define ECHO_FIT_DECAY 0.98    /* memory (per 20 ms) of the share of frames each model explains */
 #define ECHO_FIT_MARGIN 0.1    /* the tight model is used alone while its share is this higher */
-#define ECHO_XC_CLIP_DB 10.0  /* the delay search counts an uplink frame as at most this over
+#define ECHO_XC_CLIP_DB 10.0   /* the delay search counts an uplink frame as at most this over
                                   the noise floor + the largest echo the downlink can cause */
 #define ECHO_XC_AUDIBLE_DB 6.0 /* ... on a leg whose echo can be this far over the noise floor */
 #define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo the gate discounts
@@ -348,8 +348,8 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     }
     ut = e[0] + e[1];
     if (recent > AGENT_ACTIVE_ENERGY) {
-        /* Double talk: a caller 20 dB over the echo would outweigh a hundred echo frames in
-         * the correlation and pull the delay to wherever the downlink happened to be loud
+        /* Double talk: each frame of a caller 20 dB over the echo weighs as much as ten echo
+         * frames in the correlation, and a few pull the delay to wherever the downlink was loud
          * (on a no-AEC leg the echo then leaks after the caller stops). Where the leg's echo
          * can be audible, a frame counts as at most ECHO_XC_CLIP_DB over the floor + the
          * largest echo the downlink can cause now; on a leg without audible echo the

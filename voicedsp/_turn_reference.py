@@ -457,7 +457,8 @@ class TurnReference:
             # counts as at most xc_clip x (floor + the largest echo the downlink can cause)
             nf = self.core.nf[0] + self.core.nf[1]
             pot = recent * self.g
-            if self.core.primed and pot > nf * self.xc_audible and ut > (nf + pot) * self.xc_clip:
+            if self.core.primed and pot > nf * self.xc_audible \
+                    and ut > (nf + pot) * self.xc_clip:
                 su = math.sqrt((nf + pot) * self.xc_clip)
             else:
                 su = math.sqrt(ut)
