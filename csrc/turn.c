@@ -39,6 +39,9 @@
 #define ECHO_FIT_DB 6.0        /* an estimate explains an uplink frame within this of it */
 #define ECHO_FIT_DECAY 0.98    /* memory (per 20 ms) of the share of frames each model explains */
 #define ECHO_FIT_MARGIN 0.1    /* the tight model is used alone while its share is this higher */
+#define ECHO_XC_CLIP_DB 10.0   /* the delay search counts an uplink frame as at most this over
+                                  the noise floor + the largest echo the downlink can cause */
+#define ECHO_XC_AUDIBLE_DB 6.0 /* ... on a leg whose echo can be this far over the noise floor */
 #define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo the gate discounts
                                   (estimate x margin) is this far above it (that energy is the
                                   agent's, not ambient) */
@@ -72,7 +75,7 @@ struct vdsp_turn {
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
-    double rho_t, cap, fit_w, fit_a, fit_b;
+    double rho_t, cap, fit_w, fit_a, fit_b, xc_clip, xc_audible;
     int64_t tail_max;
     int level_back;
     int low_win, low_ext;
@@ -255,6 +258,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
     tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
     tt->cap = pow(10.0, ECHO_CAP_DB / 10.0);
+    tt->xc_clip = pow(10.0, ECHO_XC_CLIP_DB / 10.0);
+    tt->xc_audible = pow(10.0, ECHO_XC_AUDIBLE_DB / 10.0);
     tt->fit_w = pow(10.0, ECHO_FIT_DB / 10.0);
     tt->tail_max = ms_to_samples(TAIL_MAX_MS, sample_rate_hz);
     tt->tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0;
@@ -343,8 +348,18 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     }
     ut = e[0] + e[1];
     if (recent > AGENT_ACTIVE_ENERGY) {
-        double su = sqrt(ut);
+        /* Double talk: each frame of a caller 20 dB over the echo weighs as much as ten echo
+         * frames in the correlation, and a few pull the delay to wherever the downlink was loud
+         * (on a no-AEC leg the echo then leaks after the caller stops). Where the leg's echo
+         * can be audible, a frame counts as at most ECHO_XC_CLIP_DB over the floor + the
+         * largest echo the downlink can cause now; on a leg without audible echo the
+         * caller's speech is all there is to correlate, and nothing changes. */
+        double nf = tt->core.nf[0] + tt->core.nf[1], pot = recent * tt->g, su;
         int lag;
+        if (tt->core.primed && pot > nf * tt->xc_audible && ut > (nf + pot) * tt->xc_clip)
+            su = sqrt((nf + pot) * tt->xc_clip);
+        else
+            su = sqrt(ut);
         for (lag = 0; lag < tt->lags; lag++)
             tt->xc[lag] = tt->xc_decay * tt->xc[lag] + su * RING_AMP(k - lag);
         tt->n_echo++;

@@ -330,6 +330,86 @@ def test_double_talk_still_barges_in_with_gating(make):
     assert len(barges) == 1 and 120 * F + 300 <= barges[0] <= 120 * F + 400
 
 
+def agent_words(n_frames, seed):
+    """Agent speech as words of 4-13 frames (a rise and fall of level) between 2-7 silent
+    frames: an echo estimate at the wrong delay misses the word onsets."""
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n_frames:
+        w, gap = int(rng.integers(4, 14)), int(rng.integers(2, 8))
+        for j in range(w):
+            amp = 7000 * (0.3 + 0.7 * math.sin(math.pi * (j + 0.5) / w))
+            out.append((rng.standard_normal(N) * amp).astype(np.int16).tobytes())
+        out += [None] * gap
+    return out[:n_frames]
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_double_talk_does_not_pull_the_echo_delay(clip):
+    # a weak echo (-26 dB, 120 ms) learnt for 3 s, then a caller 1 s long, ~25 dB over it,
+    # while the agent keeps talking: the caller's loud frames used to outweigh the echo in the
+    # delay search, the delay wandered (to 40-300 ms), and after the caller stopped the echo
+    # leaked through the gate as speech and held the commit back ~700 ms
+    ref, nat = Reference(), Native()
+    if not clip:
+        ref.det.xc_clip = float("inf")        # the old delay search (every frame counted whole)
+    hist = []
+    noise = np.random.default_rng(5)
+    ev_ref, ev_nat, delays = [], [], set()
+    for i, down in enumerate(agent_words(400, 3)):
+        up = np.frombuffer(echo_of(down, 6, 0.05, hist), dtype=np.int16).astype(np.int32) + \
+            noise.integers(-20, 20, N)
+        if 150 <= i < 200:
+            up = up + np.frombuffer(tone(1000, 8000), dtype=np.int16) * \
+                (0.4 + 0.6 * abs(math.sin(i * 0.5)))
+        frame = np.clip(up, -32768, 32767).astype(np.int16).tobytes()
+        ev_ref += ref.process(frame, down)
+        ev_nat += nat.process(frame, down)
+        if i >= 150:
+            delays.add(nat.det.inspect()["echo_delay_ms"])
+    starts = [t for k, t, _, _ in ev_ref if k == "speech_start"]
+    commits = [t for k, t in decisions(ev_ref) if k == "turn_commit"]
+    if clip:
+        for ev in (ev_nat, ev_ref):
+            assert [t for k, t, _, _ in ev if k == "speech_start"] == [150 * F + 40]  # caller
+            commits = [t for k, t in decisions(ev) if k == "turn_commit"]
+            assert len(commits) == 1 and 200 * F + 500 <= commits[0] <= 200 * F + 700
+        assert delays == {120.0}
+        assert ev_nat == ev_ref
+    else:
+        assert len(starts) > 1                            # the echo leaked after the caller
+        assert commits[0] > 200 * F + 1000
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_double_talk_delay_search_native_equals_reference(rate, frame_ms):
+    # the bounded correlation step, at every rate and frame length, op for op
+    n = rate * frame_ms // 1000
+    nat, ref = Native(rate, frame_ms), Reference(rate, frame_ms)
+    old = Reference(rate, frame_ms)
+    old.det.xc_clip = float("inf")
+    rng = np.random.default_rng(rate + frame_ms)
+    down = np.concatenate([np.frombuffer(w, np.int16) if w is not None else np.zeros(N, np.int16)
+                           for w in agent_words(300, 4)]).astype(np.float64)
+    down = np.repeat(down, rate // 8000)
+    t = np.arange(down.size) / rate
+    d = int(0.14 * rate)
+    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.05
+    caller = (np.abs(t - 4.0) < 0.6) * np.sin(2 * np.pi * 900 * t) * 9000 * \
+        (0.4 + 0.6 * np.abs(np.sin(2 * np.pi * 3 * t)))
+    up = np.clip(echo + caller + rng.standard_normal(t.size) * 20, -32768, 32767).astype(np.int16)
+    down = down.astype(np.int16)
+    a, b = [], []
+    for i in range(down.size // n):
+        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
+        a += nat.process(u, dn)
+        b += ref.process(u, dn)
+        old.process(u, dn)
+    assert a == b
+    assert ref.det.xc != old.det.xc                      # the bound was applied
+
+
 @pytest.mark.parametrize("hold", [True, False])
 def test_noise_floor_does_not_climb_into_the_echo(hold):
     # 4 s of agent speech echoed at -10 dB over a quiet microphone: the energy is the agent's,

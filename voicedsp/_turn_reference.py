@@ -58,6 +58,9 @@ ECHO_CAP_DB = 6.0        # its gain stays within this above the conservative mod
 ECHO_FIT_DB = 6.0        # an estimate explains an uplink frame within this of it
 ECHO_FIT_DECAY = 0.98    # memory (per 20 ms) of the share of frames each model explains
 ECHO_FIT_MARGIN = 0.1    # the tight model is used alone while its share is this higher
+ECHO_XC_CLIP_DB = 10.0   # the delay search counts an uplink frame as at most this over the
+                         # noise floor + the largest echo the downlink can cause ...
+ECHO_XC_AUDIBLE_DB = 6.0  # ... on a leg whose echo can be this far over the noise floor
 ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo the gate discounts
                          # (estimate x margin) is this far above it (the agent's energy)
 LOW_WIN_MS = 600         # low band (~100-700 Hz) energies kept this long after the last speech
@@ -287,6 +290,8 @@ class TurnReference:
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
         self.hold = 10.0 ** (ECHO_HOLD_DB / 10.0)
         self.cap = 10.0 ** (ECHO_CAP_DB / 10.0)
+        self.xc_clip = 10.0 ** (ECHO_XC_CLIP_DB / 10.0)
+        self.xc_audible = 10.0 ** (ECHO_XC_AUDIBLE_DB / 10.0)
         self.fit_w = 10.0 ** (ECHO_FIT_DB / 10.0)
         self.tail_max = ms(TAIL_MAX_MS)
         self.tail_per_db = TAIL_MS_PER_DB * sample_rate_hz / 1000.0
@@ -448,7 +453,15 @@ class TurnReference:
             return self._echo_out()
         ut = e[0] + e[1]
         if recent > AGENT_ACTIVE_ENERGY:
-            su = math.sqrt(ut)
+            # double talk must not pull the delay: where the echo can be audible, a frame
+            # counts as at most xc_clip x (floor + the largest echo the downlink can cause)
+            nf = self.core.nf[0] + self.core.nf[1]
+            pot = recent * self.g
+            if self.core.primed and pot > nf * self.xc_audible \
+                    and ut > (nf + pot) * self.xc_clip:
+                su = math.sqrt((nf + pot) * self.xc_clip)
+            else:
+                su = math.sqrt(ut)
             xc = self.xc
             for lag in range(self.lags):
                 xc[lag] = self.xc_decay * xc[lag] + su * math.sqrt(ring[(k - lag) % ECHO_RING])
