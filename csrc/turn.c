@@ -34,6 +34,10 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define ECHO_NOISE_FRAC 0.7    /* an uplink excess over the noise floor under this fraction of
+                                  the floor is the noise's own spread: no evidence of echo, it
+                                  does not step an echo gain up */
+#define ECHO_G_MIN_DB (-50.0)  /* echo gains never fall below this (bounds the climb back) */
 #define ECHO_TIGHT_DB 5.0      /* tight echo model: echo-tail decay per 20 ms */
 #define ECHO_CAP_DB 6.0        /* its gain stays within this above the conservative model's */
 #define ECHO_FIT_DB 6.0        /* an estimate explains an uplink frame within this of it */
@@ -72,7 +76,7 @@ struct vdsp_turn {
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
-    double rho_t, cap, fit_w, fit_a, fit_b;
+    double rho_t, cap, fit_w, fit_a, fit_b, g_min;
     int64_t tail_max;
     int level_back;
     int low_win, low_ext;
@@ -252,6 +256,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->trunc = pow(10.0, ECHO_TRUNC_DB / 10.0);
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
+    tt->g_min = pow(10.0, ECHO_G_MIN_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
     tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
     tt->cap = pow(10.0, ECHO_CAP_DB / 10.0);
@@ -280,20 +285,27 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 #define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
 
 /* One step of an echo model's gain tracker: the ECHO_Q quantile of the uplink energy (over
- * the noise floor, ue) over the model's echo envelope. */
-static double train_gain(const vdsp_turn *tt, double g, double env, double ue)
+ * the noise floor nfs, ue) over the model's echo envelope. An excess under ECHO_NOISE_FRAC of
+ * the floor is what line noise alone gives a frame (the floor follows the noise's lows): on a
+ * noisy leg without echo such frames, counted as echo, held the gain at the noise over the
+ * agent's quietest frames, and the estimate then rose with the agent's level far above the
+ * noise and hid the caller. They only ever step the gain up, so they are skipped there. */
+static double train_gain(const vdsp_turn *tt, double g, double env, double ue, double nfs)
 {
     double ge = g * env;
     int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
     if (ue > ge * tt->trunc) {
         /* double talk: do not learn */
     } else if (ue > ge) {
-        g *= fast ? tt->g_up_fast : tt->g_up;
+        if (ue >= ECHO_NOISE_FRAC * nfs)
+            g *= fast ? tt->g_up_fast : tt->g_up;
     } else if (ue < ge * tt->pull) {
         g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
     } else {
         g *= fast ? tt->g_dn_fast : tt->g_dn;
     }
+    if (g < tt->g_min)
+        return tt->g_min;
     return g > 1.0 ? 1.0 : g;
 }
 
@@ -379,7 +391,7 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     tt->env_t = drive_t + tt->env_t * tt->rho_t;
     if (tt->core.primed && tt->n_echo >= tt->min_frames && !tt->has_cand) {
         /* (no learning while a barge-in candidate is pending: likely double talk) */
-        double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
+        double nfs = tt->core.nf[0] + tt->core.nf[1], ue = ut - nfs;
         if (tt->env > AGENT_ACTIVE_ENERGY && drive > tt->env * ECHO_TRAIN_FRAC) {
             /* where the delayed downlink drives the echo: which model explains the frame */
             double ec = tt->g * tt->env, et = tt->g_t * tt->env_t;
@@ -387,10 +399,10 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
                                                  tt->fit_b : 0.0);
             tt->fit_t = tt->fit_a * tt->fit_t + (ue > et / tt->fit_w && ue < et * tt->fit_w ?
                                                  tt->fit_b : 0.0);
-            tt->g = train_gain(tt, tt->g, tt->env, ue);
+            tt->g = train_gain(tt, tt->g, tt->env, ue, nfs);
         }
         if (tt->env_t > AGENT_ACTIVE_ENERGY && drive_t > tt->env_t * ECHO_TRAIN_FRAC)
-            tt->g_t = train_gain(tt, tt->g_t, tt->env_t, ue);
+            tt->g_t = train_gain(tt, tt->g_t, tt->env_t, ue, nfs);
         if (tt->g_t > tt->g * tt->cap)
             tt->g_t = tt->g * tt->cap;
     }
