@@ -106,6 +106,8 @@ struct vdsp_turn {
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
+    int end_echo;         /* the echo the gate discounted at the last speech frame was over
+                             the noise floor (echo, not the line noise, masks the end) */
     int low_n;
     int64_t low_wait;     /* extra silence the low band asks for (-1: not yet decided) */
     /* last: only noisy turn ends touch it, so vdsp_turn_prefetch leaves it out */
@@ -174,6 +176,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     for (i = 0; i < LEVEL_RING; i++)
         tt->lvl[i] = 0.0;
     tt->pre_end = tt->end_extra = 0.0;
+    tt->end_echo = 0;
     for (i = 0; i < LOW_RING; i++)
         tt->low[i] = 0.0;
     tt->low_n = 0;
@@ -616,6 +619,7 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         /* the level a little before the last speech frame, and whether echo masked it */
         tt->pre_end = tt->lvl[(size_t)(tt->k - tt->level_back) & (LEVEL_RING - 1)];
         tt->end_extra = extra;
+        tt->end_echo = extra > tt->core.nf[0] + tt->core.nf[1];
     }
     if (raw) {
         tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
@@ -631,10 +635,12 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         tt->low_n = 0;
         tt->low_wait = -1;
     } else if (tt->turn_open && tt->low_n < tt->low_win && tt->low_wait < 0 &&
-               tt->end_extra == 0.0 && tt->turn_peak < tt->mask_end * tt->low_vis &&
+               !tt->end_echo && tt->turn_peak < tt->mask_end * tt->low_vis &&
                t0 - tt->last_raw_end == (int64_t)tt->low_n * (int64_t)tt->n) {
         /* after the last speech frame of a turn whose tail the noise hides: keep the low
-         * band, where a voiced tail's fundamental and first formant stay audible */
+         * band, where a voiced tail's fundamental and first formant stay audible (also with
+         * the agent talking, while the echo estimate is under the noise floor: the kept
+         * frames' median is then still the line noise) */
         tt->low[tt->low_n++] = low_band_energy(uplink, tt->n / (size_t)tt->dec, tt->dec);
     }
 

@@ -338,6 +338,7 @@ class TurnReference:
         self.lvl = [0.0] * LEVEL_RING
         self.pre_end = 0.0
         self.end_extra = 0.0
+        self.end_echo = False
         self.low = [0.0] * LOW_RING
         self.low_n = 0
         self.low_wait = -1
@@ -386,6 +387,8 @@ class TurnReference:
             # the level a little before the last speech frame, and whether echo masked it
             self.pre_end = self.lvl[(self.k - self.level_back) % LEVEL_RING]
             self.end_extra = extra
+            # echo over the noise floor, not the line noise, masks the end
+            self.end_echo = extra > self.core.nf[0] + self.core.nf[1]
         if raw:
             self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
         elif t0 - self.last_raw_end < self.mask_after:
@@ -401,11 +404,12 @@ class TurnReference:
             self.low_n = 0
             self.low_wait = -1
         elif self.turn_open and low is not None and self.low_n < self.low_win \
-                and self.low_wait < 0 and self.end_extra == 0.0 \
+                and self.low_wait < 0 and not self.end_echo \
                 and self.turn_peak < self.mask_end * self.low_vis \
                 and t0 - self.last_raw_end == self.low_n * self.n:
             # after the last speech frame of a turn whose tail the noise hides: keep the
             # low band, where a voiced tail's fundamental and first formant stay audible
+            # (also while an echo estimate under the noise floor, not the echo, masks it)
             self.low[self.low_n] = low() if callable(low) else low
             self.low_n += 1
         self._segments(ev, raw, t0, t1)
