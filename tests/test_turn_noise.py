@@ -103,6 +103,46 @@ def test_echo_gain_never_falls_below_its_floor(run):
     assert g == pytest.approx(ref_mod.ECHO_G_MIN_DB, abs=1e-9)
 
 
+def turn_with_voiced_tail_while_the_agent_talks(seed, tail_amp):
+    """6 s of agent audio on the downlink (none of it on the uplink) while the caller talks
+    over white line noise: a 1 kHz 'voice' from 3.0 s that fades out in 100 ms from 3.8 s,
+    under the fade and for 200 ms after it a voiced murmur (150 + 300 Hz) that the two VAD
+    bands cannot hear over the noise. The speech truly ends at 4100 ms."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(300 * N) / RATE
+    env = np.zeros(300 * N)
+    env[150 * N:190 * N] = 6000
+    for i, level in enumerate([3000, 1500, 800, 400, 200]):
+        env[(190 + i) * N:(191 + i) * N] = level
+    tail = np.zeros(300 * N)
+    tail[190 * N:205 * N] = tail_amp
+    x = (rng.standard_normal(300 * N) * 300 + env * np.sin(2 * np.pi * 1000 * t)
+         + tail * (np.sin(2 * np.pi * 150 * t) + 0.5 * np.sin(2 * np.pi * 300 * t)))
+    x = x.astype(np.int16)
+    agent = agent_with_pauses(300)
+    return [(x[i * N:(i + 1) * N].tobytes(), agent[i]) for i in range(300)]
+
+
+@pytest.mark.parametrize("seed", [1, 4, 7])
+def test_voiced_tail_under_noise_ends_the_turn_on_time_while_the_agent_talks(run, seed):
+    # The low band, which hears the murmur, used to be looked at only where no echo estimate
+    # at all was left at the last speech frame; with the agent talking there always is one,
+    # though here (no echo on the leg) it is far under the noise floor. The commit now lands
+    # 500 ms after the true end (4600 ms, window -40 .. +120); it was at 4480-4520 ms.
+    got = decisions(run(turn_with_voiced_tail_while_the_agent_talks(seed, 400))[0])
+    assert [k for k, _ in got] == ["barge_in", "turn_commit"]
+    assert 4600 <= got[1][1] <= 4600 + 120
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_line_noise_alone_after_the_speech_does_not_delay_the_commit(seed):
+    # without the murmur the low band sees only the noise: the commit stays where the
+    # band-energy wait puts it (before 4600 ms), native and reference alike
+    frames = turn_with_voiced_tail_while_the_agent_talks(seed, 0)
+    a, b = decisions(native_run(frames)[0]), decisions(reference_run(frames)[0])
+    assert a == b and [k for k, _ in a] == ["barge_in", "turn_commit"] and a[1][1] < 4600
+
+
 # ------------------------------------------------------------------ espeak-ng speech
 
 needs_tts = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
