@@ -290,9 +290,9 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 /* One step of an echo model's gain tracker: the ECHO_Q quantile of the uplink energy (over
  * the noise floor nfs, ue) over the model's echo envelope. An excess under ECHO_NOISE_FRAC of
  * the floor is what line noise alone gives a frame (the floor follows the noise's lows): on a
- * noisy leg without echo such frames, counted as echo, held the gain at the noise over the
- * agent's quietest frames, and the estimate then rose with the agent's level far above the
- * noise and hid the caller. They only ever step the gain up, so they are skipped there. */
+ * noisy leg without echo such frames, counted as echo, held the estimate (x the margin) at
+ * about the noise floor while the agent talked, so the gate counted the noise twice and a
+ * caller a few dB over it went unheard. They only ever step the gain up: skipped there. */
 static double train_gain(const vdsp_turn *tt, double g, double env, double ue, double nfs)
 {
     double ge = g * env;

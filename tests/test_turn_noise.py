@@ -74,10 +74,11 @@ def noisy_leg_without_echo(noise_amp, seed):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_caller_over_line_noise_is_not_hidden_by_an_echo_estimate(run, noise_amp, seed):
     # No echo on the leg, only line noise. The echo gain tracker used to count the noise's
-    # own excess over the floor as echo: on the agent's quietest frames that held the gain
-    # at the noise, so on its loud frames the estimate stood 20-30 dB over the noise and
-    # hid a caller 3 dB over it (no barge-in, or one and then a "backchannel"). Now the
-    # barge-in is confirmed barge_confirm_ms after the onset and the turn commits.
+    # own excess over the floor as echo: that held the estimate (x the gate's margin) at
+    # about the noise floor while the agent talked (2.4 dB under it), so the gate counted
+    # the noise twice and a caller 3 dB over it was not heard (no barge-in, or one and then
+    # a "backchannel"); now the estimate falls 15-20 dB under the floor, the barge-in is
+    # confirmed barge_confirm_ms after the onset and the turn commits.
     ev, _ = run(noisy_leg_without_echo(noise_amp, seed))
     got = decisions(ev)
     assert [k for k, _ in got] == ["barge_in", "turn_commit"]
@@ -95,8 +96,8 @@ def test_noisy_leg_native_equals_reference():
 
 def test_echo_gain_never_falls_below_its_floor(run):
     # 40 s of agent audio over a digitally silent uplink: every frame pulls the gain down
-    # (it used to sink by ~0.16 dB per frame without end: -160 dB at 20 s, which a later
-    # echo would take minutes to climb back from); it stops at ECHO_G_MIN_DB
+    # (it used to sink without end: -154 dB at 20 s, -259 dB at 40 s, and a later echo
+    # climbs back 0.36 dB per frame, heard as the caller meanwhile); it stops at ECHO_G_MIN_DB
     agent = agent_with_pauses(2000, seed=7)
     silent = bytes(2 * N)
     _, g = run([(silent, d) for d in agent])

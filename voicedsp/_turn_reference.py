@@ -423,7 +423,7 @@ class TurnReference:
             pass                                        # double talk: do not learn
         elif ue > ge:
             # an excess this small over the floor is the line noise's own spread, not echo:
-            # counted, it held the gain at the noise over the agent's quietest frames
+            # counted, it held the estimate at about the floor (the gate counted noise twice)
             if ue >= ECHO_NOISE_FRAC * (self.core.nf[0] + self.core.nf[1]):
                 g *= self.g_up_fast if fast else self.g_up
         elif ue < ge * self.pull:
