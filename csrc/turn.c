@@ -34,6 +34,10 @@
 #define ECHO_PULL_DB 6.0
 #define ECHO_PULL 4.0
 #define ECHO_MARGIN_DB 3.0
+#define ECHO_NOISE_FRAC 0.7    /* an uplink excess over the noise floor under this fraction of
+                                  the floor is the noise's own spread: no evidence of echo, it
+                                  does not step an echo gain up */
+#define ECHO_G_MIN_DB (-50.0)  /* echo gains never fall below this (bounds the climb back) */
 #define ECHO_TIGHT_DB 5.0      /* tight echo model: echo-tail decay per 20 ms */
 #define ECHO_CAP_DB 6.0        /* its gain stays within this above the conservative model's */
 #define ECHO_FIT_DB 6.0        /* an estimate explains an uplink frame within this of it */
@@ -75,7 +79,7 @@ struct vdsp_turn {
     int64_t min_frames, fast_frames;
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
-    double rho_t, cap, fit_w, fit_a, fit_b, xc_clip, xc_audible;
+    double rho_t, cap, fit_w, fit_a, fit_b, xc_clip, xc_audible, g_min;
     int64_t tail_max;
     int level_back;
     int low_win, low_ext;
@@ -105,6 +109,8 @@ struct vdsp_turn {
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
+    int end_echo;         /* the echo the gate discounted at the last speech frame was over
+                             the noise floor (echo, not the line noise, masks the end) */
     int low_n;
     int64_t low_wait;     /* extra silence the low band asks for (-1: not yet decided) */
     /* last: only noisy turn ends touch it, so vdsp_turn_prefetch leaves it out */
@@ -173,6 +179,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     for (i = 0; i < LEVEL_RING; i++)
         tt->lvl[i] = 0.0;
     tt->pre_end = tt->end_extra = 0.0;
+    tt->end_echo = 0;
     for (i = 0; i < LOW_RING; i++)
         tt->low[i] = 0.0;
     tt->low_n = 0;
@@ -255,6 +262,7 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->trunc = pow(10.0, ECHO_TRUNC_DB / 10.0);
     tt->pull = pow(10.0, -ECHO_PULL_DB / 10.0);
     tt->g0 = pow(10.0, ECHO_G0_DB / 10.0);
+    tt->g_min = pow(10.0, ECHO_G_MIN_DB / 10.0);
     tt->margin = pow(10.0, ECHO_MARGIN_DB / 10.0);
     tt->hold = pow(10.0, ECHO_HOLD_DB / 10.0);
     tt->cap = pow(10.0, ECHO_CAP_DB / 10.0);
@@ -285,20 +293,27 @@ size_t vdsp_turn_frame_samples(const vdsp_turn *tt)
 #define RING_AMP(i) tt->ring_amp[(size_t)(i) & (ECHO_RING - 1)]
 
 /* One step of an echo model's gain tracker: the ECHO_Q quantile of the uplink energy (over
- * the noise floor, ue) over the model's echo envelope. */
-static double train_gain(const vdsp_turn *tt, double g, double env, double ue)
+ * the noise floor nfs, ue) over the model's echo envelope. An excess under ECHO_NOISE_FRAC of
+ * the floor is what line noise alone gives a frame (the floor follows the noise's lows): on a
+ * noisy leg without echo such frames, counted as echo, held the estimate (x the margin) at
+ * about the noise floor while the agent talked, so the gate counted the noise twice and a
+ * caller a few dB over it went unheard. They only ever step the gain up: skipped there. */
+static double train_gain(const vdsp_turn *tt, double g, double env, double ue, double nfs)
 {
     double ge = g * env;
     int fast = tt->n_echo < tt->min_frames + tt->fast_frames;
     if (ue > ge * tt->trunc) {
         /* double talk: do not learn */
     } else if (ue > ge) {
-        g *= fast ? tt->g_up_fast : tt->g_up;
+        if (ue >= ECHO_NOISE_FRAC * nfs)
+            g *= fast ? tt->g_up_fast : tt->g_up;
     } else if (ue < ge * tt->pull) {
         g *= fast ? tt->g_dn_pull_fast : tt->g_dn_pull;
     } else {
         g *= fast ? tt->g_dn_fast : tt->g_dn;
     }
+    if (g < tt->g_min)
+        return tt->g_min;
     return g > 1.0 ? 1.0 : g;
 }
 
@@ -394,7 +409,7 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     tt->env_t = drive_t + tt->env_t * tt->rho_t;
     if (tt->core.primed && tt->n_echo >= tt->min_frames && !tt->has_cand) {
         /* (no learning while a barge-in candidate is pending: likely double talk) */
-        double ue = ut - (tt->core.nf[0] + tt->core.nf[1]);
+        double nfs = tt->core.nf[0] + tt->core.nf[1], ue = ut - nfs;
         if (tt->env > AGENT_ACTIVE_ENERGY && drive > tt->env * ECHO_TRAIN_FRAC) {
             /* where the delayed downlink drives the echo: which model explains the frame */
             double ec = tt->g * tt->env, et = tt->g_t * tt->env_t;
@@ -402,10 +417,10 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
                                                  tt->fit_b : 0.0);
             tt->fit_t = tt->fit_a * tt->fit_t + (ue > et / tt->fit_w && ue < et * tt->fit_w ?
                                                  tt->fit_b : 0.0);
-            tt->g = train_gain(tt, tt->g, tt->env, ue);
+            tt->g = train_gain(tt, tt->g, tt->env, ue, nfs);
         }
         if (tt->env_t > AGENT_ACTIVE_ENERGY && drive_t > tt->env_t * ECHO_TRAIN_FRAC)
-            tt->g_t = train_gain(tt, tt->g_t, tt->env_t, ue);
+            tt->g_t = train_gain(tt, tt->g_t, tt->env_t, ue, nfs);
         if (tt->g_t > tt->g * tt->cap)
             tt->g_t = tt->g * tt->cap;
     }
@@ -619,6 +634,7 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         /* the level a little before the last speech frame, and whether echo masked it */
         tt->pre_end = tt->lvl[(size_t)(tt->k - tt->level_back) & (LEVEL_RING - 1)];
         tt->end_extra = extra;
+        tt->end_echo = extra > tt->core.nf[0] + tt->core.nf[1];
     }
     if (raw) {
         tt->mask_end = tt->core.nf[0] + tt->core.nf[1] + extra;
@@ -634,10 +650,12 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         tt->low_n = 0;
         tt->low_wait = -1;
     } else if (tt->turn_open && tt->low_n < tt->low_win && tt->low_wait < 0 &&
-               tt->end_extra == 0.0 && tt->turn_peak < tt->mask_end * tt->low_vis &&
+               !tt->end_echo && tt->turn_peak < tt->mask_end * tt->low_vis &&
                t0 - tt->last_raw_end == (int64_t)tt->low_n * (int64_t)tt->n) {
         /* after the last speech frame of a turn whose tail the noise hides: keep the low
-         * band, where a voiced tail's fundamental and first formant stay audible */
+         * band, where a voiced tail's fundamental and first formant stay audible (also with
+         * the agent talking, while the echo estimate is under the noise floor: the kept
+         * frames' median is then still the line noise) */
         tt->low[tt->low_n++] = low_band_energy(uplink, tt->n / (size_t)tt->dec, tt->dec);
     }
 

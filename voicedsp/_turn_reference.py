@@ -38,6 +38,9 @@ ECHO_FAST_FRAMES = 50     # ... then this many 20 ms frames of fast gain trackin
 ECHO_TRUNC_DB = 6.0      # frames this far above the echo estimate do not train it (double talk)
 ECHO_PULL_DB = 6.0       # frames this far below it pull it down ECHO_PULL times faster
 ECHO_PULL = 4.0
+ECHO_NOISE_FRAC = 0.7    # an uplink excess over the noise floor under this fraction of the
+                         # floor is the noise's own spread: it does not step an echo gain up
+ECHO_G_MIN_DB = -50.0    # echo gains never fall below this (bounds the climb back)
 ECHO_RING = 64
 PEAK_REL_DB = 40.0       # within a turn, energy this far under its peak is not speech
 MASK_AFTER_MS = 40       # the masking level is taken up to this long after speech stops
@@ -287,6 +290,7 @@ class TurnReference:
         self.trunc = 10.0 ** (ECHO_TRUNC_DB / 10.0)
         self.pull = 10.0 ** (-ECHO_PULL_DB / 10.0)
         self.g0 = 10.0 ** (ECHO_G0_DB / 10.0)
+        self.g_min = 10.0 ** (ECHO_G_MIN_DB / 10.0)
         self.margin = 10.0 ** (ECHO_MARGIN_DB / 10.0)
         self.hold = 10.0 ** (ECHO_HOLD_DB / 10.0)
         self.cap = 10.0 ** (ECHO_CAP_DB / 10.0)
@@ -339,6 +343,7 @@ class TurnReference:
         self.lvl = [0.0] * LEVEL_RING
         self.pre_end = 0.0
         self.end_extra = 0.0
+        self.end_echo = False
         self.low = [0.0] * LOW_RING
         self.low_n = 0
         self.low_wait = -1
@@ -387,6 +392,8 @@ class TurnReference:
             # the level a little before the last speech frame, and whether echo masked it
             self.pre_end = self.lvl[(self.k - self.level_back) % LEVEL_RING]
             self.end_extra = extra
+            # echo over the noise floor, not the line noise, masks the end
+            self.end_echo = extra > self.core.nf[0] + self.core.nf[1]
         if raw:
             self.mask_end = self.core.nf[0] + self.core.nf[1] + extra
         elif t0 - self.last_raw_end < self.mask_after:
@@ -402,11 +409,12 @@ class TurnReference:
             self.low_n = 0
             self.low_wait = -1
         elif self.turn_open and low is not None and self.low_n < self.low_win \
-                and self.low_wait < 0 and self.end_extra == 0.0 \
+                and self.low_wait < 0 and not self.end_echo \
                 and self.turn_peak < self.mask_end * self.low_vis \
                 and t0 - self.last_raw_end == self.low_n * self.n:
             # after the last speech frame of a turn whose tail the noise hides: keep the
             # low band, where a voiced tail's fundamental and first formant stay audible
+            # (also while an echo estimate under the noise floor, not the echo, masks it)
             self.low[self.low_n] = low() if callable(low) else low
             self.low_n += 1
         self._segments(ev, raw, t0, t1)
@@ -419,11 +427,16 @@ class TurnReference:
         if ue > ge * self.trunc:
             pass                                        # double talk: do not learn
         elif ue > ge:
-            g *= self.g_up_fast if fast else self.g_up
+            # an excess this small over the floor is the line noise's own spread, not echo:
+            # counted, it held the estimate at about the floor (the gate counted noise twice)
+            if ue >= ECHO_NOISE_FRAC * (self.core.nf[0] + self.core.nf[1]):
+                g *= self.g_up_fast if fast else self.g_up
         elif ue < ge * self.pull:
             g *= self.g_dn_pull_fast if fast else self.g_dn_pull
         else:
             g *= self.g_dn_fast if fast else self.g_dn
+        if g < self.g_min:
+            return self.g_min
         return 1.0 if g > 1.0 else g
 
     def _echo_out(self):
