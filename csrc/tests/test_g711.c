@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "voicedsp/g711.h"
+#include "g711_kernels.h"
 #include "vdsp_test.h"
 
 static uint8_t ulaw_formula(int x, int audioop) {
@@ -80,6 +81,34 @@ int main(void) {
     vdsp_g711_alaw_decode_table(all, 256, dec);
     for (int c = 0; c < 256; c++) bad_da += dec[c] != alaw_dec_formula((uint8_t)c);
     CHECK(bad_du == 0 && bad_da == 0, "table decoders differ: mu %d, A %d", bad_du, bad_da);
+
+    /* each arithmetic kernel this CPU runs, not only the one the public functions pick, on
+     * every input and at every length up to 40 (vector loops and their scalar tails) */
+    for (int level = 2; level <= 3; level++) {
+        int ran = vdsp_g711_kernel_ulaw_encode(level, pcm, 65536, codes), bad = 0;
+        if (!ran) {
+            CHECK(1, "no level-%d G.711 kernels on this build/CPU", level);
+            continue;
+        }
+        for (int i = 0; i < 65536; i++) bad += codes[i] != ulaw_formula(pcm[i], 0);
+        vdsp_g711_kernel_alaw_encode(level, pcm, 65536, codes);
+        for (int i = 0; i < 65536; i++) bad += codes[i] != alaw_formula(pcm[i]);
+        vdsp_g711_kernel_ulaw_decode(level, all, 256, dec);
+        for (int c = 0; c < 256; c++) bad += dec[c] != ulaw_dec_formula((uint8_t)c);
+        vdsp_g711_kernel_alaw_decode(level, all, 256, dec);
+        for (int c = 0; c < 256; c++) bad += dec[c] != alaw_dec_formula((uint8_t)c);
+        for (size_t n = 0; n <= 40; n++) {
+            memset(codes, 0xAA, sizeof codes);
+            memset(back, 0x55, sizeof back);
+            vdsp_g711_kernel_alaw_encode(level, pcm + 3001, n, codes + 1);
+            vdsp_g711_kernel_ulaw_decode(level, all + 3, n, back + 1);
+            for (size_t i = 0; i < n; i++)
+                bad += (codes[1 + i] != alaw_formula(pcm[3001 + i])) +
+                       (back[1 + i] != ulaw_dec_formula(all[3 + i]));
+            bad += (codes[1 + n] != 0xAA) + (back[1 + n] != 0x5555);
+        }
+        CHECK(bad == 0, "level-%d kernels: %d outputs differ from the formula", level, bad);
+    }
 
     /* every offset and length around the unrolled loops: the tails must be handled exactly */
     int tails_ok = 1;
