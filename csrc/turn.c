@@ -42,7 +42,7 @@
 #define ECHO_XC_CLIP_DB 10.0   /* the delay search counts an uplink frame as at most this over
                                   the noise floor + the largest echo the downlink can cause */
 #define ECHO_XC_AUDIBLE_DB 6.0 /* ... on a leg whose echo can be this far over the noise floor */
-#define ECHO_DT_DECAY 0.9     /* double-talk detector: memory (per 20 ms) of the envelope
+#define ECHO_DT_DECAY 0.9      /* double-talk detector: memory (per 20 ms) of the envelope
                                   correlation of the uplink with the echo estimate, */
 #define ECHO_DT_MS 160         /* trusted after this long with the echo audible, */
 #define ECHO_DT_CORR 0.3       /* double talk while that correlation is under this; */
