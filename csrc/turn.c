@@ -46,6 +46,12 @@
 #define ECHO_XC_CLIP_DB 10.0   /* the delay search counts an uplink frame as at most this over
                                   the noise floor + the largest echo the downlink can cause */
 #define ECHO_XC_AUDIBLE_DB 6.0 /* ... on a leg whose echo can be this far over the noise floor */
+#define ECHO_DT_DECAY 0.9      /* double-talk detector: memory (per 20 ms) of the envelope
+                                  correlation of the uplink with the echo estimate, */
+#define ECHO_DT_MS 160         /* trusted after this long with the echo audible, */
+#define ECHO_DT_CORR 0.3       /* double talk while that correlation is under this; */
+#define ECHO_DT_MARGIN_DB 1.5  /* then the gate's echo margin (the estimate's other uses keep
+                                  ECHO_MARGIN_DB) */
 #define ECHO_HOLD_DB 12.0     /* the noise floor does not rise while the echo the gate discounts
                                   (estimate x margin) is this far above it (that energy is the
                                   agent's, not ambient) */
@@ -80,6 +86,8 @@ struct vdsp_turn {
     double xc_decay, rho, g_up_fast, g_dn_fast, g_up, g_dn, g_dn_pull_fast, g_dn_pull;
     double trunc, pull, g0, margin, hold, tail_per_db, peak_rel, level_per_db;
     double rho_t, cap, fit_w, fit_a, fit_b, xc_clip, xc_audible, g_min;
+    double dt_a, dt_b, dt_margin;
+    int64_t dt_min;
     int64_t tail_max;
     int level_back;
     int low_win, low_ext;
@@ -99,6 +107,8 @@ struct vdsp_turn {
     double g, env;
     double g_t, env_t;    /* tight model: fractional delay, fast tail */
     double fit_c, fit_t;  /* share of recent echo frames each model explains */
+    double dt_mx, dt_my, dt_xx, dt_yy, dt_xy; /* envelopes' running means and (co)variances */
+    int64_t dt_n;         /* frames in a row with the echo audible (capped at dt_min) */
     int agent_on, agent_seen, raw;
     int64_t last_agent;
     int seg_open, seg_confirmed;
@@ -167,6 +177,8 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->g_t = tt->g0;
     tt->env_t = 0.0;
     tt->fit_c = tt->fit_t = 0.0;
+    tt->dt_mx = tt->dt_my = tt->dt_xx = tt->dt_yy = tt->dt_xy = 0.0;
+    tt->dt_n = 0;
     tt->agent_on = tt->agent_seen = tt->raw = 0;
     tt->last_agent = 0;
     tt->seg_open = tt->seg_confirmed = 0;
@@ -245,6 +257,10 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->rho_t = pow(10.0, -ECHO_TIGHT_DB * f / 10.0);
     tt->fit_a = pow(ECHO_FIT_DECAY, f);
     tt->fit_b = 1.0 - tt->fit_a;
+    tt->dt_b = pow(ECHO_DT_DECAY, f);
+    tt->dt_a = 1.0 - tt->dt_b;
+    tt->dt_min = ECHO_DT_MS / frame_ms;
+    tt->dt_margin = pow(10.0, ECHO_DT_MARGIN_DB / 10.0);
     {
         /* steps per frame and frame counts scale with the frame length */
         double eta0 = ECHO_ETA0_DB * f, eta = ECHO_ETA_DB * f;
@@ -427,6 +443,43 @@ static double echo_estimate(vdsp_turn *tt, const double e[2], double dt)
     return echo_out(tt);
 }
 
+/* Double talk with the caller near the echo's level: the echo estimate follows the agent's
+ * syllables, and so does an uplink that holds only their echo; a caller speaking over it
+ * does not. Over the frames where the estimate is ECHO_XC_AUDIBLE_DB over the noise floor
+ * (past the gain's fast-learning phase), running (ECHO_DT_DECAY per 20 ms) means, variances
+ * and covariance of the fourth roots of the uplink energy and of the estimate + floor (a
+ * compressed envelope, like a logarithm but cheaper); double talk while their correlation
+ * is under ECHO_DT_CORR, once ECHO_DT_MS of such frames are in. est: the estimate in use. */
+static int double_talk(vdsp_turn *tt, const double e[2], double est)
+{
+    double nf = tt->core.nf[0] + tt->core.nf[1], x, y;
+    if (tt->n_echo < tt->min_frames + tt->fast_frames || est <= nf * tt->xc_audible) {
+        tt->dt_n = 0;
+        return 0;
+    }
+    x = sqrt(sqrt(e[0] + e[1]));
+    y = sqrt(sqrt(est + nf));
+    if (tt->dt_n == 0) {
+        tt->dt_mx = x;
+        tt->dt_my = y;
+        tt->dt_xx = tt->dt_yy = tt->dt_xy = 0.0;
+    } else {
+        double dx = x - tt->dt_mx, dy = y - tt->dt_my;
+        tt->dt_mx += tt->dt_a * dx;
+        tt->dt_my += tt->dt_a * dy;
+        tt->dt_xx = tt->dt_b * (tt->dt_xx + tt->dt_a * dx * dx);
+        tt->dt_yy = tt->dt_b * (tt->dt_yy + tt->dt_a * dy * dy);
+        tt->dt_xy = tt->dt_b * (tt->dt_xy + tt->dt_a * dx * dy);
+    }
+    if (tt->dt_n < tt->dt_min)
+        tt->dt_n++;
+    if (tt->dt_n < tt->dt_min)
+        return 0;
+    /* correlation < ECHO_DT_CORR, without a square root */
+    return tt->dt_xy < 0.0 ||
+           tt->dt_xy * tt->dt_xy < ECHO_DT_CORR * ECHO_DT_CORR * tt->dt_xx * tt->dt_yy;
+}
+
 static void emit(vdsp_turn_event *ev, int *n, int type, int64_t t, int64_t ref, int64_t start)
 {
     ev[*n].type = type;
@@ -584,7 +637,7 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
 int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_t n_samples,
                           vdsp_turn_event *ev, size_t capacity)
 {
-    double e[2], extra = 0.0;
+    double e[2], extra = 0.0, gate = 0.0;
     int64_t t0, t1;
     int raw, agent_now, n = 0;
     if (tt == NULL || uplink == NULL || ev == NULL)
@@ -619,9 +672,14 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
     } else if (tt->agent_on && t1 - tt->last_agent >= tt->agent_hang) {
         tt->agent_on = 0;
     }
-    if (tt->gating)
-        extra = echo_estimate(tt, e, dt) * tt->margin;
-    raw = vdsp_vad_core_decide(&tt->core, e, extra);
+    if (tt->gating) {
+        /* the gate's margin is lower in double talk; what masks a tail and what holds the
+         * noise floor stay the estimate x the full margin (the echo is as loud as before) */
+        double est = echo_estimate(tt, e, dt);
+        extra = est * tt->margin;
+        gate = double_talk(tt, e, est) ? est * tt->dt_margin : extra;
+    }
+    raw = vdsp_vad_core_decide(&tt->core, e, gate);
     if (raw && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
         raw = 0; /* a tail this far under the turn's peak is over */
     if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)

@@ -440,6 +440,102 @@ def test_noise_floor_does_not_climb_into_the_echo(hold):
         assert rise > 15.0
 
 
+class _CountingReference(TurnReference):
+    """The reference, counting the frames its double-talk detector flags."""
+
+    def reset(self):
+        super().reset()
+        self.flagged = 0
+
+    def _double_talk(self, e, est):
+        flag = super()._double_talk(e, est)
+        self.flagged += flag
+        return flag
+
+
+def caller_at_echo_level(gain, detector=True, caller=True, n=400):
+    """3 s of agent words echoed at `gain` (120 ms), then a caller whose own words (another
+    draw: their envelope does not follow the agent's) are as loud as that echo, for 1.4 s,
+    while the agent keeps talking. Events of the native detector and the reference (checked
+    equal), and the frames the reference's double-talk detector flagged."""
+    ref, nat = Reference(), Native()
+    ref.det = _CountingReference()
+    if not detector:
+        ref.det.dt_margin = ref.det.margin        # the gate as it was: always the full margin
+    hist = []
+    noise = np.random.default_rng(5)
+    words = agent_words(n, 5)
+    callers = agent_words(70, 12)
+    ev_ref, ev_nat = [], []
+    for i, down in enumerate(words):
+        up = np.frombuffer(echo_of(down, 6, gain, hist), dtype=np.int16).astype(np.int32) + \
+            noise.integers(-20, 20, N)
+        if caller and 150 <= i < 220 and callers[i - 150] is not None:
+            up = up + (np.frombuffer(callers[i - 150], dtype=np.int16) * gain).astype(np.int32)
+        frame = np.clip(up, -32768, 32767).astype(np.int16).tobytes()
+        ev_ref += ref.process(frame, down)
+        if detector:
+            ev_nat += nat.process(frame, down)
+    if detector:
+        assert ev_nat == ev_ref
+    return decisions(ev_ref), ref.det.flagged
+
+
+@pytest.mark.parametrize("gain", [0.3, 0.5])
+def test_caller_at_the_echo_level_barges_in_at_onset(gain):
+    # a strong echo (-10 / -6 dB) and a caller as loud as it: the echo estimate (+ its 3 dB
+    # margin) hid the caller's first second, and the barge-in came 1 s late; the caller's
+    # envelope does not follow the estimate's, the detector flags double talk and the gate's
+    # margin drops to 1.5 dB
+    ev, flagged = caller_at_echo_level(gain)
+    barges = [t for k, t in ev if k == "barge_in"]
+    assert len(barges) == 1 and 150 * F + 300 <= barges[0] <= 150 * F + 400
+    assert flagged > 0
+    assert [k for k, _ in ev if k in ("turn_commit", "backchannel")] == ["turn_commit"]
+    old, _ = caller_at_echo_level(gain, detector=False)
+    assert [t for k, t in old if k == "barge_in"][0] > 150 * F + 1000
+
+
+@pytest.mark.parametrize("gain", [0.3, 0.5])
+def test_strong_echo_alone_is_not_double_talk(gain):
+    # the same echo with no caller: its envelope follows the estimate, nothing is flagged,
+    # nothing is heard
+    ev, flagged = caller_at_echo_level(gain, caller=False)
+    assert flagged == 0
+    assert ev == []
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_double_talk_detector_native_equals_reference(rate, frame_ms):
+    # a strong echo and a caller at its level, at every rate and frame length, op for op
+    n = rate * frame_ms // 1000
+    nat, ref = Native(rate, frame_ms), Reference(rate, frame_ms)
+    ref.det = _CountingReference(rate, frame_ms)
+    rng = np.random.default_rng(rate + frame_ms)
+
+    def words(count, seed):
+        return np.concatenate([np.frombuffer(w, np.int16) if w is not None
+                               else np.zeros(N, np.int16) for w in agent_words(count, seed)])
+
+    down = np.repeat(words(300, 5).astype(np.float64), rate // 8000)
+    d = int(0.14 * rate)
+    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.5
+    caller = np.zeros(down.size)
+    c = np.repeat(words(70, 12).astype(np.float64), rate // 8000) * 0.5
+    caller[3 * rate:3 * rate + c.size] = c
+    up = np.clip(echo + caller + rng.standard_normal(down.size) * 20, -32768,
+                 32767).astype(np.int16)
+    down = down.astype(np.int16)
+    a, b = [], []
+    for i in range(down.size // n):
+        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
+        a += nat.process(u, dn)
+        b += ref.process(u, dn)
+    assert a == b
+    assert ref.det.flagged > 0                            # the detector was engaged
+
+
 @pytest.mark.parametrize("max_delay_ms", [0, 20, 120, 600])
 @pytest.mark.parametrize("frame_ms", [10, 20, 30])
 def test_both_echo_models_native_equals_reference(max_delay_ms, frame_ms):

@@ -64,6 +64,10 @@ ECHO_FIT_MARGIN = 0.1    # the tight model is used alone while its share is this
 ECHO_XC_CLIP_DB = 10.0   # the delay search counts an uplink frame as at most this over the
                          # noise floor + the largest echo the downlink can cause ...
 ECHO_XC_AUDIBLE_DB = 6.0  # ... on a leg whose echo can be this far over the noise floor
+ECHO_DT_DECAY = 0.9      # double-talk detector: memory (per 20 ms) of the envelope correlation
+ECHO_DT_MS = 160         # ... of the uplink with the echo estimate, trusted after this long
+ECHO_DT_CORR = 0.3       # ... with the echo audible; double talk while it is under this,
+ECHO_DT_MARGIN_DB = 1.5  # ... and then the gate's echo margin (the estimate's other uses keep 3 dB)
 ECHO_HOLD_DB = 12.0      # the noise floor does not rise while the echo the gate discounts
                          # (estimate x margin) is this far above it (the agent's energy)
 LOW_WIN_MS = 600         # low band (~100-700 Hz) energies kept this long after the last speech
@@ -277,6 +281,10 @@ class TurnReference:
         self.rho_t = 10.0 ** (-ECHO_TIGHT_DB * f / 10.0)
         self.fit_a = ECHO_FIT_DECAY ** f
         self.fit_b = 1.0 - self.fit_a
+        self.dt_b = ECHO_DT_DECAY ** f
+        self.dt_a = 1.0 - self.dt_b
+        self.dt_min = ECHO_DT_MS // frame_ms
+        self.dt_margin = 10.0 ** (ECHO_DT_MARGIN_DB / 10.0)
         # steps per frame and frame counts scale with the frame length (rates per second fixed)
         eta0, eta = ECHO_ETA0_DB * f, ECHO_ETA_DB * f
         self.g_up_fast = 10.0 ** (eta0 * ECHO_Q / 10.0)
@@ -326,6 +334,9 @@ class TurnReference:
         self.env_t = 0.0
         self.fit_c = 0.0                        # share of recent echo frames each model explains
         self.fit_t = 0.0
+        self.dt_mx = self.dt_my = 0.0           # double talk: envelopes' running means
+        self.dt_xx = self.dt_yy = self.dt_xy = 0.0  # ... and (co)variances
+        self.dt_n = 0                           # frames in a row with the echo audible
         self.agent_on = False
         self.last_agent = 0
         self.agent_seen = False
@@ -379,8 +390,14 @@ class TurnReference:
             self.agent_seen = True
         elif self.agent_on and t1 - self.last_agent >= self.agent_hang:
             self.agent_on = False
-        extra = self._echo(e, dt) * self.margin if self.gating else 0.0
-        raw = self.core.decide(e, extra)
+        extra = gate = 0.0
+        if self.gating:
+            # a lower gate margin in double talk; what masks a tail and what holds the noise
+            # floor keep the full margin (the echo is as loud as before)
+            est = self._echo(e, dt)
+            extra = est * self.margin
+            gate = est * self.dt_margin if self._double_talk(e, est) else extra
+        raw = self.core.decide(e, gate)
         if raw and e[0] + e[1] < self.turn_peak * self.peak_rel:
             raw = False                         # a tail this far under the turn's peak is over
         if raw and self.guard > 0 and not agent_now and self.agent_seen \
@@ -524,6 +541,35 @@ class TurnReference:
             if self.g_t > self.g * self.cap:
                 self.g_t = self.g * self.cap
         return self._echo_out()
+
+    def _double_talk(self, e, est):
+        """Whether the uplink's envelope stopped following the echo estimate's (a caller near
+        the echo's level): running means, variances and covariance of the fourth roots of the
+        uplink energy and of estimate + floor over the frames where the echo is audible."""
+        nf = self.core.nf[0] + self.core.nf[1]
+        if self.n_echo < self.min_frames + self.fast_frames or est <= nf * self.xc_audible:
+            self.dt_n = 0
+            return False
+        x = math.sqrt(math.sqrt(e[0] + e[1]))
+        y = math.sqrt(math.sqrt(est + nf))
+        if self.dt_n == 0:
+            self.dt_mx = x
+            self.dt_my = y
+            self.dt_xx = self.dt_yy = self.dt_xy = 0.0
+        else:
+            dx = x - self.dt_mx
+            dy = y - self.dt_my
+            self.dt_mx += self.dt_a * dx
+            self.dt_my += self.dt_a * dy
+            self.dt_xx = self.dt_b * (self.dt_xx + self.dt_a * dx * dx)
+            self.dt_yy = self.dt_b * (self.dt_yy + self.dt_a * dy * dy)
+            self.dt_xy = self.dt_b * (self.dt_xy + self.dt_a * dx * dy)
+        if self.dt_n < self.dt_min:
+            self.dt_n += 1
+        if self.dt_n < self.dt_min:
+            return False
+        return self.dt_xy < 0.0 or \
+            self.dt_xy * self.dt_xy < ECHO_DT_CORR * ECHO_DT_CORR * self.dt_xx * self.dt_yy
 
     def _segments(self, ev, raw, t0, t1):
         if raw:
