@@ -19,7 +19,10 @@ Inputs: real (synthesized) speech for the caller and the agent, consecutive fram
 --capacity also ticks N bridges through the group API in real time on one pinned core (every
 20 ms: K caller frames in, K replies pushed, K frames out) and reports the largest N with no
 missed deadline; per trial, the slowest tick (from its scheduled start, so a late start counts)
-and the median tick's work (push + tick), which shows how far the slowest is from the typical.
+and the median tick's work (push + tick), which shows how far the slowest is from the typical;
+and, to tell the two causes of a slow tick apart, the latest start (how long after its
+scheduled time the sleep before a tick returned: the scheduler's or the host's share) and the
+most work any one tick took.
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ def capacity(max_n: int, seconds: float) -> None:
     ulaw, replies = inputs()
     replies_b = [r.tobytes() for r in replies]
 
-    def trial(n: int) -> tuple[bool, float, float]:
+    def trial(n: int) -> tuple[bool, float, float, float, float]:
         bridges = [make_bridge() for _ in range(n)]
         group = voicedsp.BridgeGroup(bridges)
         model_out, caller_out = bytearray(n * 640), bytearray(n * 160)
@@ -172,9 +175,10 @@ def capacity(max_n: int, seconds: float) -> None:
         frames = [b"".join(ulaw[(t + i) % len(ulaw)] for i in range(n)) for t in range(8)]
         chunks = [[replies_b[(t + i) % len(replies_b)] for i in range(n)] for t in range(8)]
         deadline = time.perf_counter() + 0.02
-        worst, work = 0.0, []
+        worst, late, work = 0.0, 0.0, []
         for t in range(ticks):
             start = time.perf_counter()
+            late = max(late, start - (deadline - 0.02))
             group.push_model_audio(chunks[t % 8])
             group.tick(frames[t % 8], model_out, caller_out)
             done = time.perf_counter()
@@ -184,25 +188,26 @@ def capacity(max_n: int, seconds: float) -> None:
                 break
             time.sleep(max(0.0, deadline - time.perf_counter()))
             deadline += 0.02
-        return done <= deadline, worst, statistics.median(work)
+        return done <= deadline, worst, statistics.median(work), late, max(work)
 
     lo, hi = 0, max_n
     results = {}
     while hi - lo > max(100, lo // 50):
         mid = (lo + hi) // 2
-        ok, worst, median = trial(mid)
-        results[mid] = (ok, worst, median)
+        results[mid] = trial(mid)
+        ok = results[mid][0]
         if ok:
             lo = mid
         else:
             hi = mid
     print(f"## Real-time capacity ({pinned}, {seconds:.0f} s per trial)\n")
     print("| bridges | deadlines met | slowest tick (ms of the 20 ms budget) | "
-          "median tick's work (ms) |")
-    print("|---|---|---|---|")
+          "median tick's work (ms) | latest start (ms) | most work (ms) |")
+    print("|---|---|---|---|---|---|")
     for n in sorted(results):
-        ok, worst, median = results[n]
-        print(f"| {n:,} | {'yes' if ok else 'no'} | {worst * 1e3:.1f} | {median * 1e3:.1f} |")
+        ok, worst, median, late, most = results[n]
+        print(f"| {n:,} | {'yes' if ok else 'no'} | {worst * 1e3:.1f} | {median * 1e3:.1f} | "
+              f"{late * 1e3:.1f} | {most * 1e3:.1f} |")
     print(f"\nLargest N with every 20 ms deadline met: **{lo:,}** calls on one core\n")
 
 
