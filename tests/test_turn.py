@@ -344,6 +344,22 @@ def agent_words(n_frames, seed):
     return out[:n_frames]
 
 
+def agent_pcm(n_frames, seed):
+    """agent_words as one int16 array (silent frames as zeros)."""
+    return np.concatenate([np.frombuffer(w, np.int16) if w is not None else np.zeros(N, np.int16)
+                           for w in agent_words(n_frames, seed)])
+
+
+def feed(dets, up, down, n):
+    """Every n-sample frame of the int16 arrays up / down through each detector: their events."""
+    out = [[] for _ in dets]
+    for i in range(down.size // n):
+        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
+        for events, det in zip(out, dets):
+            events += det.process(u, dn)
+    return out
+
+
 @pytest.mark.parametrize("clip", [True, False])
 def test_double_talk_does_not_pull_the_echo_delay(clip):
     # a weak echo (-26 dB, 120 ms) learnt for 3 s, then a caller 1 s long, ~25 dB over it,
@@ -390,22 +406,14 @@ def test_double_talk_delay_search_native_equals_reference(rate, frame_ms):
     old = Reference(rate, frame_ms)
     old.det.xc_clip = float("inf")
     rng = np.random.default_rng(rate + frame_ms)
-    down = np.concatenate([np.frombuffer(w, np.int16) if w is not None else np.zeros(N, np.int16)
-                           for w in agent_words(300, 4)]).astype(np.float64)
-    down = np.repeat(down, rate // 8000)
+    down = np.repeat(agent_pcm(300, 4).astype(np.float64), rate // 8000)
     t = np.arange(down.size) / rate
     d = int(0.14 * rate)
     echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.05
     caller = (np.abs(t - 4.0) < 0.6) * np.sin(2 * np.pi * 900 * t) * 9000 * \
         (0.4 + 0.6 * np.abs(np.sin(2 * np.pi * 3 * t)))
     up = np.clip(echo + caller + rng.standard_normal(t.size) * 20, -32768, 32767).astype(np.int16)
-    down = down.astype(np.int16)
-    a, b = [], []
-    for i in range(down.size // n):
-        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
-        a += nat.process(u, dn)
-        b += ref.process(u, dn)
-        old.process(u, dn)
+    a, b, _ = feed([nat, ref, old], up, down.astype(np.int16), n)
     assert a == b
     assert ref.det.xc != old.det.xc                      # the bound was applied
 
@@ -513,25 +521,15 @@ def test_double_talk_detector_native_equals_reference(rate, frame_ms):
     nat, ref = Native(rate, frame_ms), Reference(rate, frame_ms)
     ref.det = _CountingReference(rate, frame_ms)
     rng = np.random.default_rng(rate + frame_ms)
-
-    def words(count, seed):
-        return np.concatenate([np.frombuffer(w, np.int16) if w is not None
-                               else np.zeros(N, np.int16) for w in agent_words(count, seed)])
-
-    down = np.repeat(words(300, 5).astype(np.float64), rate // 8000)
+    down = np.repeat(agent_pcm(300, 5).astype(np.float64), rate // 8000)
     d = int(0.14 * rate)
     echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.5
     caller = np.zeros(down.size)
-    c = np.repeat(words(70, 12).astype(np.float64), rate // 8000) * 0.5
+    c = np.repeat(agent_pcm(70, 12).astype(np.float64), rate // 8000) * 0.5
     caller[3 * rate:3 * rate + c.size] = c
     up = np.clip(echo + caller + rng.standard_normal(down.size) * 20, -32768,
                  32767).astype(np.int16)
-    down = down.astype(np.int16)
-    a, b = [], []
-    for i in range(down.size // n):
-        u, dn = up[i * n:(i + 1) * n].tobytes(), down[i * n:(i + 1) * n].tobytes()
-        a += nat.process(u, dn)
-        b += ref.process(u, dn)
+    a, b = feed([nat, ref], up, down.astype(np.int16), n)
     assert a == b
     assert ref.det.flagged > 0                            # the detector was engaged
 
@@ -714,20 +712,21 @@ def test_noise_masked_end_waits_longer_after_a_sudden_drop_than_after_a_fade(mak
     assert waits[0] >= waits[1] + 100 and waits[1] >= 500
 
 
-def _faded_turn_with_low_tail(seed, tail_amp, rate=RATE, frame_ms=F):
-    """Speech (1 kHz) over white noise that fades out in 100 ms, and under the fade and for
-    200 ms after it a voiced murmur (150 Hz + 300 Hz) the two VAD bands cannot hear over the
-    noise; the speech truly ends at 2100 ms. 4 s, as frames of `frame_ms`."""
+def faded_turn_with_low_tail(seed, tail_amp, rate=RATE, frame_ms=F, start=50, frames=200):
+    """Speech (1 kHz) over white noise from 20 ms frame `start` (1 s) that fades out in
+    100 ms, and under the fade and for 200 ms after it a voiced murmur (150 Hz + 300 Hz) the
+    two VAD bands cannot hear over the noise; the speech truly ends 1.1 s after it started
+    (at 2100 ms by default). `frames` x 20 ms in all, as (uplink, None) frames of `frame_ms`."""
     rng = np.random.default_rng(seed)
     m = rate // 50                       # samples per 20 ms
-    t = np.arange(200 * m) / rate
-    env = np.zeros(200 * m)
-    env[50 * m:90 * m] = 6000
+    t = np.arange(frames * m) / rate
+    env = np.zeros(frames * m)
+    env[start * m:(start + 40) * m] = 6000
     for i, level in enumerate([3000, 1500, 800, 400, 200]):
-        env[(90 + i) * m:(91 + i) * m] = level
-    tail = np.zeros(200 * m)
-    tail[90 * m:105 * m] = tail_amp
-    x = (rng.standard_normal(200 * m) * 300 * math.sqrt(rate / RATE)
+        env[(start + 40 + i) * m:(start + 41 + i) * m] = level
+    tail = np.zeros(frames * m)
+    tail[(start + 40) * m:(start + 55) * m] = tail_amp
+    x = (rng.standard_normal(frames * m) * 300 * math.sqrt(rate / RATE)
          + env * np.sin(2 * np.pi * 1000 * t)
          + tail * (np.sin(2 * np.pi * 150 * t) + 0.5 * np.sin(2 * np.pi * 300 * t)))
     n = rate * frame_ms // 1000
@@ -739,7 +738,7 @@ def test_voiced_tail_under_noise_ends_the_turn_on_time(make, seed):
     # The murmur is heard in the low band after the last speech frame: the silence is
     # counted from its end (2100 ms), so the commit lands in 2600 ms - 40 .. + 120, where the
     # band-energy wait alone commits 40-60 ms early (at 2540-2560 ms).
-    ev = run(make(), _faded_turn_with_low_tail(seed, 400))
+    ev = run(make(), faded_turn_with_low_tail(seed, 400))
     commits = [e for e in ev if e[0] == "turn_commit"]
     assert len(commits) == 1
     assert 2600 <= commits[0][1] <= 2600 + 120
@@ -750,7 +749,7 @@ def test_voiced_tail_under_noise_ends_the_turn_on_time(make, seed):
 def test_low_band_tail_native_equals_reference(rate, frame_ms):
     # the low band's decimation and window at every rate and frame length, bit for bit
     for amp in (0, 400, 700):
-        frames = _faded_turn_with_low_tail(3, amp, rate, frame_ms)
+        frames = faded_turn_with_low_tail(3, amp, rate, frame_ms)
         assert run(Native(rate, frame_ms), frames) == run(Reference(rate, frame_ms), frames)
 
 
@@ -759,7 +758,7 @@ def test_noise_alone_after_speech_does_not_extend_the_turn(monkeypatch, seed):
     # Without the murmur the low band sees only noise: the commit is where it is with the
     # low band switched off (its threshold out of reach), for the native detector too.
     import voicedsp._turn_reference as ref
-    frames = _faded_turn_with_low_tail(seed, 0)
+    frames = faded_turn_with_low_tail(seed, 0)
     native = [e for e in run(Native(), frames) if e[0] == "turn_commit"]
     monkeypatch.setattr(ref, "LOW_THR_DB", 200.0)
     off = [e for e in run(Reference(), frames) if e[0] == "turn_commit"]

@@ -12,6 +12,8 @@ import voicedsp
 from voicedsp import _turn_reference as ref_mod
 from voicedsp._turn_reference import TurnReference
 
+from test_turn import faded_turn_with_low_tail
+
 RATE = 8000
 N = 160          # samples per 20 ms frame at 8 kHz
 
@@ -105,23 +107,12 @@ def test_echo_gain_never_falls_below_its_floor(run):
 
 
 def turn_with_voiced_tail_while_the_agent_talks(seed, tail_amp):
-    """6 s of agent audio on the downlink (none of it on the uplink) while the caller talks
-    over white line noise: a 1 kHz 'voice' from 3.0 s that fades out in 100 ms from 3.8 s,
-    under the fade and for 200 ms after it a voiced murmur (150 + 300 Hz) that the two VAD
-    bands cannot hear over the noise. The speech truly ends at 4100 ms."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(300 * N) / RATE
-    env = np.zeros(300 * N)
-    env[150 * N:190 * N] = 6000
-    for i, level in enumerate([3000, 1500, 800, 400, 200]):
-        env[(190 + i) * N:(191 + i) * N] = level
-    tail = np.zeros(300 * N)
-    tail[190 * N:205 * N] = tail_amp
-    x = (rng.standard_normal(300 * N) * 300 + env * np.sin(2 * np.pi * 1000 * t)
-         + tail * (np.sin(2 * np.pi * 150 * t) + 0.5 * np.sin(2 * np.pi * 300 * t)))
-    x = x.astype(np.int16)
+    """test_turn's faded turn with a voiced murmur under the noise, from 3.0 s (the speech
+    truly ends at 4100 ms), while 6 s of agent audio play on the downlink (none of it on the
+    uplink)."""
+    up = faded_turn_with_low_tail(seed, tail_amp, start=150, frames=300)
     agent = agent_with_pauses(300)
-    return [(x[i * N:(i + 1) * N].tobytes(), agent[i]) for i in range(300)]
+    return [(u, agent[i]) for i, (u, _) in enumerate(up)]
 
 
 @pytest.mark.parametrize("seed", [1, 4, 7])
