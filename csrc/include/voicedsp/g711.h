@@ -33,8 +33,8 @@ void vdsp_g711_ulaw_encode_audioop(const int16_t *pcm, size_t n, uint8_t *codes)
 void vdsp_g711_alaw_encode(const int16_t *pcm, size_t n, uint8_t *codes);
 
 /* The portable table-driven kernels. The encoders and decoders above use them, or, on x86
- * CPUs with AVX2, vectorized arithmetic that gives the same output; exposed so tests and
- * benchmarks can run both. */
+ * CPUs with AVX2 or AVX-512, vectorized arithmetic that gives the same output; exposed so
+ * tests and benchmarks can run both. */
 void vdsp_g711_ulaw_encode_table(const int16_t *pcm, size_t n, uint8_t *codes);
 void vdsp_g711_alaw_encode_table(const int16_t *pcm, size_t n, uint8_t *codes);
 void vdsp_g711_ulaw_decode_table(const uint8_t *codes, size_t n, int16_t *pcm);
