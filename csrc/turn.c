@@ -72,6 +72,10 @@
 #define LOW_GAP 2              /* gaps of up to this many frames bridged; */
 #define LOW_WAIT_MS 20         /* the turn ends no earlier than silence + this after that tail */
 #define LOW_RING 64            /* power of two, >= LOW_WIN_MS / 10 ms */
+#define LOW_CLEAR_DB 7.0       /* the kept frames' median within this of the noise floor (A + B):
+                                  a flat (white-like) noise leaves the low band clear, and a */
+#define LOW_QUIET_MS 60        /* clear low band that hears no tail shortens the hidden-tail
+                                  wait by this much */
 #define ECHO_RING 64           /* power of two, > longest lag + 2 */
 #define MAX_LAGS 61
 
@@ -91,8 +95,8 @@ struct vdsp_turn {
     int64_t tail_max;
     int level_back;
     int low_win, low_ext;
-    double low_thr, low_vis;
-    int64_t low_wait_extra;
+    double low_thr, low_vis, low_clear_ratio;
+    int64_t low_wait_extra, low_quiet;
     /* state */
     vdsp_band_hist uh, dh;
     double pe[2], pdt; /* previous frame's energies (10 ms frames: 20 ms window) */
@@ -123,6 +127,7 @@ struct vdsp_turn {
                              the noise floor (echo, not the line noise, masks the end) */
     int low_n;
     int64_t low_wait;     /* extra silence the low band asks for (-1: not yet decided) */
+    int low_clear;        /* ... and whether its noise was near the A + B noise floor */
     /* last: only noisy turn ends touch it, so vdsp_turn_prefetch leaves it out */
     double low[LOW_RING]; /* low-band energies of the frames after the last speech frame */
 };
@@ -196,6 +201,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
         tt->low[i] = 0.0;
     tt->low_n = 0;
     tt->low_wait = -1;
+    tt->low_clear = 0;
 }
 
 int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *cfg,
@@ -294,6 +300,8 @@ int vdsp_turn_create(int sample_rate_hz, int frame_ms, const vdsp_turn_config *c
     tt->low_thr = pow(10.0, LOW_THR_DB / 10.0);
     tt->low_vis = pow(10.0, TAIL_REF_DB / 10.0);
     tt->low_wait_extra = ms_to_samples(LOW_WAIT_MS, sample_rate_hz);
+    tt->low_clear_ratio = pow(10.0, LOW_CLEAR_DB / 10.0);
+    tt->low_quiet = ms_to_samples(LOW_QUIET_MS, sample_rate_hz);
     vdsp_vad_core_init(&tt->core, frame_ms, cfg->vad_threshold_db, cfg->vad_release_db);
     vdsp_turn_reset(tt);
     *out = tt;
@@ -555,10 +563,12 @@ static double low_band_energy(const int16_t *x, size_t n_dec, int dec)
 }
 
 /* The tail the low band still hears over the median of the frames kept since the last speech
- * frame (most of them noise), as extra silence to wait from that frame (0: none). */
-static int64_t low_tail(const vdsp_turn *tt)
+ * frame (most of them noise), as extra silence to wait from that frame (low_wait, 0: none);
+ * and whether that median is near the noise floor of bands A + B (low_clear: the noise is
+ * flat enough that the low band would have heard a voiced tail). */
+static void low_decide(vdsp_turn *tt)
 {
-    double v[LOW_RING], thr;
+    double v[LOW_RING], thr, med;
     int i, j, last = -1, gap = 0, m = tt->low_n < tt->low_ext ? tt->low_n : tt->low_ext;
     for (i = 0; i < tt->low_n; i++) {
         /* insertion sort: at most LOW_RING values, once per turn end */
@@ -567,7 +577,9 @@ static int64_t low_tail(const vdsp_turn *tt)
             v[j] = v[j - 1];
         v[j] = x;
     }
-    thr = v[tt->low_n / 2] * tt->low_thr;
+    med = v[tt->low_n / 2];
+    tt->low_clear = med <= (tt->core.nf[0] + tt->core.nf[1]) * tt->low_clear_ratio;
+    thr = med * tt->low_thr;
     for (i = 0; i < m; i++) {
         if (tt->low[i] > thr) {
             last = i;
@@ -576,7 +588,7 @@ static int64_t low_tail(const vdsp_turn *tt)
             break;
         }
     }
-    return last >= 0 ? (int64_t)(last + 1) * (int64_t)tt->n + tt->low_wait_extra : 0;
+    tt->low_wait = last >= 0 ? (int64_t)(last + 1) * (int64_t)tt->n + tt->low_wait_extra : 0;
 }
 
 static void close_turn(vdsp_turn *tt)
@@ -758,25 +770,35 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         tt->has_cand = 0;
     }
     /* end of turn */
-    if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence &&
-        t1 - tt->last_raw_end >= tt->silence + hidden_tail(tt)) {
-        /* speech held over the agent for barge_confirm_ms already showed a real turn, and
-         * the echo estimate hides part of it (often the end): it needs less heard speech */
-        int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
-        if (tt->low_n > 0 && tt->low_wait < 0)
-            tt->low_wait = low_tail(tt);
-        if (tt->low_wait > 0 && t1 - tt->last_raw_end < tt->silence + tt->low_wait) {
+    if (tt->turn_open && t1 - tt->last_raw_end >= tt->silence) {
+        int64_t wait = hidden_tail(tt);
+        if (tt->low_n > 0) {
+            if (tt->low_wait < 0)
+                low_decide(tt);
+            /* the low band was clear and heard nothing: no voiced tail went on under the
+             * noise, and the level-based guess waits too long */
+            if (tt->low_clear && tt->low_wait == 0)
+                wait = wait > tt->low_quiet ? wait - tt->low_quiet : 0;
             /* the low band heard the tail go on: wait for silence after it */
-        } else if (tt->last_speech - tt->turn_start >= need) {
-            if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
-                emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
-                tt->last_commit = t1;
-                tt->has_commit = 1;
+            if (tt->low_wait > wait)
+                wait = tt->low_wait;
+        }
+        if (t1 - tt->last_raw_end >= tt->silence + wait) {
+            /* speech held over the agent for barge_confirm_ms already showed a real turn,
+             * and the echo estimate hides part of it (often the end): it needs less heard
+             * speech */
+            int64_t need = tt->barged ? tt->min_speech_barged : tt->min_speech;
+            if (tt->last_speech - tt->turn_start >= need) {
+                if (!tt->has_commit || t1 - tt->last_commit >= tt->interval) {
+                    emit(ev, &n, VDSP_TURN_COMMIT, t1, tt->last_raw_end, turn_audio(tt));
+                    tt->last_commit = t1;
+                    tt->has_commit = 1;
+                    close_turn(tt);
+                }
+            } else {
+                emit(ev, &n, VDSP_TURN_BACKCHANNEL, t1, tt->last_raw_end, turn_audio(tt));
                 close_turn(tt);
             }
-        } else {
-            emit(ev, &n, VDSP_TURN_BACKCHANNEL, t1, tt->last_raw_end, turn_audio(tt));
-            close_turn(tt);
         }
     }
     return n;

@@ -77,6 +77,9 @@ LOW_THR_DB = 3.0         # ... as frames this far above the median of the kept f
 LOW_GAP = 2              # ... gaps of up to this many frames bridged;
 LOW_WAIT_MS = 20         # the turn ends no earlier than silence + this after that tail
 LOW_RING = 64            # power of two, >= LOW_WIN_MS / 10 ms
+LOW_CLEAR_DB = 7.0       # the kept frames' median within this of the noise floor (A + B): a
+                         # flat (white-like) noise leaves the low band clear, and a clear low
+LOW_QUIET_MS = 60        # band that hears no tail shortens the hidden-tail wait by this much
 
 SPEECH_START, SPEECH_END, TURN_COMMIT, BACKCHANNEL, BARGE_IN, BARGE_CANDIDATE, \
     BARGE_REJECTED = range(7)
@@ -313,6 +316,8 @@ class TurnReference:
         self.low_ext = LOW_EXT_MS // frame_ms
         self.low_thr = 10.0 ** (LOW_THR_DB / 10.0)
         self.low_wait_extra = ms(LOW_WAIT_MS)
+        self.low_clear_ratio = 10.0 ** (LOW_CLEAR_DB / 10.0)
+        self.low_quiet = ms(LOW_QUIET_MS)
         self.low_vis = 10.0 ** (TAIL_REF_DB / 10.0)
         self.core = _VadCore(frame_ms, vad_threshold_db, vad_release_db)
         self.smooth = frame_ms < 20
@@ -358,6 +363,7 @@ class TurnReference:
         self.low = [0.0] * LOW_RING
         self.low_n = 0
         self.low_wait = -1
+        self.low_clear = False
         self.last_commit = None
         self.barged = False
         self.cand = None
@@ -604,15 +610,22 @@ class TurnReference:
             self.barged = True
             ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
             self.cand = None
-        if self.turn_open and t1 - self.last_raw_end >= self.silence \
-                and t1 - self.last_raw_end >= self.silence + self._tail():
+        if self.turn_open and t1 - self.last_raw_end >= self.silence:
+            wait = self._tail()
+            if self.low_n > 0:
+                if self.low_wait < 0:
+                    self._low_decide()
+                if self.low_clear and self.low_wait == 0:
+                    # the low band was clear and heard nothing: no voiced tail went on under
+                    # the noise, and the level-based guess waits too long
+                    wait = wait - self.low_quiet if wait > self.low_quiet else 0
+                if self.low_wait > wait:
+                    wait = self.low_wait        # the low band heard the tail go on
+            if t1 - self.last_raw_end < self.silence + wait:
+                return
             # speech held over the agent for barge_confirm_ms already showed a real turn, and
             # the echo estimate hides part of it (often the end): it needs less heard speech
             need = self.min_speech_barged if self.barged else self.min_speech
-            if self.low_n > 0 and self.low_wait < 0:
-                self.low_wait = self._low_tail()
-            if self.low_wait > 0 and t1 - self.last_raw_end < self.silence + self.low_wait:
-                return
             if self.last_speech - self.turn_start >= need:
                 if self.last_commit is None or t1 - self.last_commit >= self.interval:
                     ev.append(RefEvent("turn_commit", t1, self.last_raw_end, self._turn_audio()))
@@ -660,11 +673,14 @@ class TurnReference:
         tail = int(tail)
         return tail if tail < self.tail_max else self.tail_max
 
-    def _low_tail(self):
+    def _low_decide(self):
         # a tail the low band still hears over the median of the frames kept since the last
-        # speech frame (most of them noise): the silence is counted from its end
+        # speech frame (most of them noise): the silence is counted from its end; and whether
+        # that median is near the noise floor of bands A + B (the low band was clear)
         v = sorted(self.low[:self.low_n])
-        thr = v[self.low_n // 2] * self.low_thr
+        med = v[self.low_n // 2]
+        self.low_clear = med <= (self.core.nf[0] + self.core.nf[1]) * self.low_clear_ratio
+        thr = med * self.low_thr
         last, gap = -1, 0
         for i in range(min(self.low_n, self.low_ext)):
             if self.low[i] > thr:
@@ -673,7 +689,7 @@ class TurnReference:
                 gap += 1
                 if gap > LOW_GAP:
                     break
-        return (last + 1) * self.n + self.low_wait_extra if last >= 0 else 0
+        self.low_wait = (last + 1) * self.n + self.low_wait_extra if last >= 0 else 0
 
     def _turn_audio(self):
         s = self.turn_start - self.prefix

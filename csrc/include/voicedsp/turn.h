@@ -23,8 +23,12 @@
  * added to the silence timer (9 ms per hidden dB, at most 300 ms), so a masked tail does not
  * end the turn early. Under noise (not echo) that wait is corrected by the level 60 ms before
  * the last speech frame: 8 ms more per dB above 3.6 dB over the masking level (the speech
- * dropped into the noise mid-word), 8 ms less per dB below (it faded out). Within a turn,
- * energy 40 dB under its peak is not speech.
+ * dropped into the noise mid-word), 8 ms less per dB below (it faded out). Where the noise
+ * hides part of the decay, the frames after the last speech frame are also heard in a low
+ * band (~100-700 Hz): a voiced tail heard there ends the turn silence + 20 ms after it; if
+ * that band hears none and its noise is within 7 dB of the VAD bands' noise floor (a
+ * white-like noise, which would have let it hear one), the level-based wait is 60 ms
+ * shorter. Within a turn, energy 40 dB under its peak is not speech.
  *
  * Echo-aware gating (on by default): the downlink is the reference of the echo a leg
  * without an echo canceller sends back. The detector estimates the echo delay (0 to
