@@ -8,9 +8,6 @@ hum) nothing changes.
 """
 
 import math
-import shutil
-import subprocess
-import wave
 
 import numpy as np
 import pytest
@@ -19,6 +16,7 @@ import voicedsp
 import voicedsp._turn_reference as ref_mod
 
 from test_turn import Native, Reference, faded_turn_with_low_tail, run
+from test_turn_noise import CALLERS as NOISE_CALLERS, needs_tts
 
 RATE = 8000
 N = 160          # samples per 20 ms frame at 8 kHz
@@ -80,36 +78,14 @@ def test_hum_in_the_low_band_keeps_the_level_wait(monkeypatch, rate, frame_ms):
 
 # ------------------------------------------------------------------ espeak-ng speech
 
-needs_tts = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
-                               reason="needs espeak-ng and sox (scripts/setup.sh)")
-
-CALLERS = ["Wait, that is the wrong address.", "No, I need it delivered on Monday instead.",
-           "Sorry, can you repeat the date?", "I would like to change my booking please.",
-           "My account number is four five six.", "Can I speak to someone about my bill?"]
-
-
-@pytest.fixture(scope="module")
-def say(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tts_eot")
-    cache = {}
-
-    def _say(text, voice):
-        if (text, voice) not in cache:
-            raw, out = d / f"{len(cache)}.wav", d / f"{len(cache)}_8k.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(raw), text],
-                           check=True, capture_output=True)
-            subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)],
-                           check=True, capture_output=True)
-            with wave.open(str(out)) as w:
-                x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-            idx = np.flatnonzero(np.abs(x.astype(np.int32)) > 300)
-            cache[(text, voice)] = x[idx[0]:idx[-1] + 1].copy()
-        return cache[(text, voice)]
-    return _say
+# test_turn_noise's three callers, and three more
+CALLERS = NOISE_CALLERS + ["I would like to change my booking please.",
+                           "My account number is four five six.",
+                           "Can I speak to someone about my bill?"]
 
 
 @needs_tts
-def test_turns_in_white_noise_commit_near_end_plus_silence(say):
+def test_turns_in_white_noise_commit_near_end_plus_silence(say_8k):
     # 48 calls: six sentences, two voices, white line noise 20 and 10 dB under the caller,
     # two noise draws. The speech ends with the synthesized clip; the ideal commit is 500 ms
     # later. Measured: the commit lands in -40 .. +60 ms of it in 25 calls with a median of
@@ -118,7 +94,7 @@ def test_turns_in_white_noise_commit_near_end_plus_silence(say):
     errs = []
     for text in CALLERS:
         for voice in ("en-us+f2", "en-us+m3"):
-            caller = say(text, voice).astype(np.float64) * 0.3
+            caller = say_8k(text, voice).astype(np.float64) * 0.3
             n = RATE + len(caller) + 2 * RATE
             for snr_db in (20, 10):
                 std = math.sqrt((caller ** 2).mean()) / 10 ** (snr_db / 20)
