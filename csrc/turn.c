@@ -120,7 +120,6 @@ struct vdsp_turn {
     int64_t last_speech; /* end of the last raw frame of a confirmed segment */
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_start, last_commit, cand;
-    int64_t cand_last; /* end of the candidate's last speech frame (over gate or gate_lo) */
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
@@ -191,7 +190,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
     tt->last_speech = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
-    tt->turn_start = tt->last_commit = tt->cand = tt->cand_last = 0;
+    tt->turn_start = tt->last_commit = tt->cand = 0;
     tt->turn_peak = 0.0;
     tt->mask_end = 0.0;
     for (i = 0; i < LEVEL_RING; i++)
@@ -624,7 +623,6 @@ static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
         } else {
             tt->has_cand = 1;
             tt->cand = tt->seg_start;
-            tt->cand_last = t1;
             emit(ev, n, VDSP_TURN_BARGE_CANDIDATE, t1, tt->seg_start, tt->seg_start);
         }
     }
@@ -651,9 +649,9 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
 int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_t n_samples,
                           vdsp_turn_event *ev, size_t capacity)
 {
-    double e[2], extra = 0.0, gate = 0.0, gate_lo = 0.0;
+    double e[2], extra = 0.0, gate = 0.0;
     int64_t t0, t1;
-    int raw, raw_lo, dtalk = 0, agent_now, n = 0;
+    int raw, agent_now, n = 0;
     if (tt == NULL || uplink == NULL || ev == NULL)
         return VDSP_ERR_INVALID_ARGUMENT;
     if (n_samples != tt->n)
@@ -691,28 +689,13 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
          * noise floor stay the estimate x the full margin (the echo is as loud as before) */
         double est = echo_estimate(tt, e, dt);
         extra = est * tt->margin;
-        dtalk = double_talk(tt, e, est);
-        gate = dtalk ? est * tt->dt_margin : extra;
-        gate_lo = gate;
-        if (tt->has_cand && est > (tt->core.nf[0] + tt->core.nf[1]) * tt->xc_audible) {
-            /* a barge-in candidate over an audible echo: the caller's speech is also looked
-             * for over the smaller of the two models' estimates (it holds the candidate, see
-             * below); the conservative model's slow tail and widened delay overstate the
-             * echo between the agent's syllables */
-            double ec = tt->env * tt->g, et = tt->env_t * tt->g_t;
-            double lo = ec < et ? ec : et;
-            gate_lo = dtalk ? lo * tt->dt_margin : lo * tt->margin;
-        }
+        gate = double_talk(tt, e, est) ? est * tt->dt_margin : extra;
     }
-    raw_lo = vdsp_vad_core_decide(&tt->core, e, gate_lo);
-    raw = raw_lo;
-    if (raw && gate > gate_lo && e[0] + e[1] <= tt->core.nf[0] + tt->core.nf[1] + gate)
-        raw = 0; /* under the gate's full estimate */
-    if (raw_lo && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
-        raw = raw_lo = 0; /* a tail this far under the turn's peak is over */
-    if (raw_lo && tt->guard > 0 && !agent_now && tt->agent_seen &&
-        t0 < tt->last_agent + tt->guard)
-        raw = raw_lo = 0;
+    raw = vdsp_vad_core_decide(&tt->core, e, gate);
+    if (raw && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
+        raw = 0; /* a tail this far under the turn's peak is over */
+    if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
+        raw = 0;
     vdsp_vad_core_update_ex(&tt->core, e, raw,
                             extra > tt->hold * (tt->core.nf[0] + tt->core.nf[1]));
     tt->raw = raw;
@@ -776,15 +759,12 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
     } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
         end_segment(tt, ev, &n, t1);
     }
-    /* barge-in: hold (on speech over the gate or over the smaller echo model) and confirm
-     * (on speech over the gate, or over the smaller model in double talk) */
-    if (tt->has_cand && raw_lo)
-        tt->cand_last = t1;
-    if (tt->has_cand && !raw && t1 - tt->cand_last > tt->barge_gap) {
+    /* barge-in: hold and confirm */
+    if (tt->has_cand && !raw && t1 - tt->last_raw_end > tt->barge_gap) {
         emit(ev, &n, VDSP_TURN_BARGE_REJECTED, t1, tt->cand, tt->cand);
         tt->has_cand = 0;
     }
-    if (tt->has_cand && (raw || (raw_lo && dtalk)) && t1 - tt->cand >= tt->confirm) {
+    if (tt->has_cand && raw && t1 - tt->cand >= tt->confirm) {
         tt->barged = 1;
         emit(ev, &n, VDSP_TURN_BARGE_IN, t1, tt->cand, tt->cand);
         tt->has_cand = 0;

@@ -367,7 +367,6 @@ class TurnReference:
         self.last_commit = None
         self.barged = False
         self.cand = None
-        self.cand_last = 0            # end of the candidate's last speech frame (raw or raw_lo)
         self.k = 0
 
     # -- per frame -------------------------------------------------------------------------
@@ -398,25 +397,18 @@ class TurnReference:
         elif self.agent_on and t1 - self.last_agent >= self.agent_hang:
             self.agent_on = False
         extra = gate = 0.0
-        dtalk = False
-        gate_lo = 0.0
         if self.gating:
             # a lower gate margin in double talk; what masks a tail and what holds the noise
             # floor keep the full margin (the echo is as loud as before)
             est = self._echo(e, dt)
             extra = est * self.margin
-            dtalk = self._double_talk(e, est)
-            gate = est * self.dt_margin if dtalk else extra
-            gate_lo = self._cand_gate(est, gate, dtalk)
-        raw_lo = self.core.decide(e, gate_lo)
-        raw = raw_lo
-        if raw and gate > gate_lo and e[0] + e[1] <= self.core.nf[0] + self.core.nf[1] + gate:
-            raw = False                         # under the gate's full estimate
-        if raw_lo and e[0] + e[1] < self.turn_peak * self.peak_rel:
-            raw = raw_lo = False                # a tail this far under the turn's peak is over
-        if raw_lo and self.guard > 0 and not agent_now and self.agent_seen \
+            gate = est * self.dt_margin if self._double_talk(e, est) else extra
+        raw = self.core.decide(e, gate)
+        if raw and e[0] + e[1] < self.turn_peak * self.peak_rel:
+            raw = False                         # a tail this far under the turn's peak is over
+        if raw and self.guard > 0 and not agent_now and self.agent_seen \
                 and t0 < self.last_agent + self.guard:
-            raw = raw_lo = False
+            raw = False
         self.core.update(e, raw, extra > self.hold * (self.core.nf[0] + self.core.nf[1]))
         self.lvl[self.k % LEVEL_RING] = e[0] + e[1]
         if raw:
@@ -448,20 +440,8 @@ class TurnReference:
             # (also while an echo estimate under the noise floor, not the echo, masks it)
             self.low[self.low_n] = low() if callable(low) else low
             self.low_n += 1
-        self._segments(ev, raw, t0, t1, raw_lo, dtalk)
+        self._segments(ev, raw, t0, t1)
         return ev
-
-    def _cand_gate(self, est, gate, dtalk):
-        """The gate a pending barge-in candidate's speech is also looked for over: on a leg
-        with audible echo, the smaller of the two models' estimates x the gate's margin (the
-        conservative model's slow tail and widened delay overstate the echo between the
-        agent's syllables, where a caller talking over it is heard); else the gate."""
-        if self.cand is None or est <= (self.core.nf[0] + self.core.nf[1]) * self.xc_audible:
-            return gate
-        ec = self.env * self.g
-        et = self.env_t * self.g_t
-        lo = ec if ec < et else et
-        return lo * self.dt_margin if dtalk else lo * self.margin
 
     def _train(self, g, env, ue):
         """One step of an echo model's gain tracker (ECHO_Q quantile of uplink / envelope)."""
@@ -597,7 +577,7 @@ class TurnReference:
         return self.dt_xy < 0.0 or \
             self.dt_xy * self.dt_xy < ECHO_DT_CORR * ECHO_DT_CORR * self.dt_xx * self.dt_yy
 
-    def _segments(self, ev, raw, t0, t1, raw_lo=False, dtalk=False):
+    def _segments(self, ev, raw, t0, t1):
         if raw:
             # a new segment after a long gap; an unconfirmed one restarts at any gap (the
             # onset must be ONSET_MS of consecutive speech frames)
@@ -623,14 +603,10 @@ class TurnReference:
                 self.last_speech = t1
         elif self.seg_open and t1 - self.last_raw_end > self.bridge:
             self._end_segment(ev, t1)
-        if self.cand is not None and raw_lo:
-            self.cand_last = t1     # the candidate's speech, over the gate or the smaller model
-        if self.cand is not None and not raw and t1 - self.cand_last > self.barge_gap:
+        if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
             ev.append(RefEvent("barge_rejected", t1, self.cand, self.cand))
             self.cand = None
-        # confirmed on speech over the gate, or over the smaller model in double talk
-        if self.cand is not None and (raw or (raw_lo and dtalk)) \
-                and t1 - self.cand >= self.confirm:
+        if self.cand is not None and raw and t1 - self.cand >= self.confirm:
             self.barged = True
             ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
             self.cand = None
@@ -670,7 +646,6 @@ class TurnReference:
                 ev.append(RefEvent("barge_in", t1, self.seg_start, self.seg_start))
             else:
                 self.cand = self.seg_start
-                self.cand_last = t1
                 ev.append(RefEvent("barge_candidate", t1, self.seg_start, self.seg_start))
 
     def _end_segment(self, ev, t1):
