@@ -6,7 +6,7 @@ speech decision and the double-talk flag per frame, and classifies each expected
 (the kit's window: onset + barge_confirm_ms, -50 .. +150 ms) by what the barge-in candidates
 did. Levels are over the caller's first 300 ms.
 
-    PYTHONPATH=. python benchmarks/turn_dt_misses.py --kit /work/shared/eval \
+    PYTHONPATH=. python benchmarks/turn_dt_misses.py \
         --corpus /tmp/t5-corpus-7031 /tmp/t5-corpus-8001 [--all]
 
 Use only corpora built by the kit's `build_dev_corpus.py`. Printed: a table of classes
@@ -26,7 +26,7 @@ from collections import defaultdict
 import numpy as np
 
 import voicedsp._turn_reference as R
-from turn_variants import band_energies
+from turn_variants import DEFAULT_KIT, band_energies
 
 
 class Recording(R.TurnReference):
@@ -118,9 +118,11 @@ def analyse(S, corpus, cache_dir):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--kit", default="/work/shared/eval", help="folder holding the kit's score.py")
+    ap.add_argument("--kit", default=os.environ.get("VOICEDSP_EVAL_KIT", DEFAULT_KIT),
+                    help="folder holding the kit's score.py (default: ../shared/eval)")
     ap.add_argument("--corpus", nargs="+", required=True)
-    ap.add_argument("--cache", default="/tmp/turn-variants-cache", help="band-energy cache ('' off)")
+    ap.add_argument("--cache", default="/tmp/turn-variants-cache",
+                    help="band-energy cache ('' off)")
     ap.add_argument("--all", action="store_true", help="print every call, not only the misses")
     args = ap.parse_args(argv)
     sys.path.insert(0, args.kit)

@@ -7,13 +7,15 @@ own `score.py` functions (same matching, same tolerances as `score.py --cmd ...`
 per 152-case corpus after the first pass (band energies, and the low band's energy the detector
 reads after a noisy turn's last speech frame, are cached under --cache).
 
-    PYTHONPATH=. python benchmarks/turn_variants.py --kit /work/shared/eval \
+    PYTHONPATH=. python benchmarks/turn_variants.py \
         --corpus /tmp/t5-corpus-7031 /tmp/t5-corpus-7032 \
         [--set ECHO_MARGIN_DB=4 --set BARGED_SPEECH_NUM=5] [--variant dual-echo] [--pooled]
 
 `--variant dual-echo` is round 3's form of the two-model echo estimate (the tight model alone
 after a fixed 100 echo frames; not kept). The detector itself has two models since round 5, the
-tight one used where it fits the echo better (see BENCHMARKS.md, turn-taking). Use only corpora built by the kit's `build_dev_corpus.py`.
+tight one used where it fits the echo better (see BENCHMARKS.md, turn-taking). Use only
+corpora built by the kit's `build_dev_corpus.py`; the kit is ../shared/eval beside the
+repository unless --kit or $VOICEDSP_EVAL_KIT says otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ import soundfile as sf
 import voicedsp._turn_reference as R
 
 FRAME = 160   # 20 ms at 8 kHz, the kit's rate
+# the evaluation kit beside the repository (../shared/eval), as CI lays them out
+DEFAULT_KIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
+                           "eval")
 
 
 def low_band_energies(up):
@@ -192,12 +197,14 @@ def row(name, a):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--kit", default="/work/shared/eval", help="folder holding the kit's score.py")
+    ap.add_argument("--kit", default=os.environ.get("VOICEDSP_EVAL_KIT", DEFAULT_KIT),
+                    help="folder holding the kit's score.py (default: ../shared/eval)")
     ap.add_argument("--corpus", nargs="+", required=True)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="patch a constant of voicedsp._turn_reference (repeatable)")
     ap.add_argument("--variant", choices=sorted(VARIANTS), default="default")
-    ap.add_argument("--cache", default="/tmp/turn-variants-cache", help="band-energy cache ('' off)")
+    ap.add_argument("--cache", default="/tmp/turn-variants-cache",
+                    help="band-energy cache ('' off)")
     ap.add_argument("--pooled", action="store_true", help="also print counts pooled over corpora")
     args = ap.parse_args(argv)
     sys.path.insert(0, args.kit)
