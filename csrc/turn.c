@@ -120,6 +120,7 @@ struct vdsp_turn {
     int64_t last_speech; /* end of the last raw frame of a confirmed segment */
     int turn_open, has_commit, barged, has_cand;
     int64_t turn_start, last_commit, cand;
+    int64_t cand_last; /* end of the candidate's last speech frame (over gate or gate_lo) */
     double turn_peak, mask_end;
     double lvl[LEVEL_RING]; /* recent frame energies (uplink, both bands) */
     double pre_end, end_extra;
@@ -190,7 +191,7 @@ void vdsp_turn_reset(vdsp_turn *tt)
     tt->seg_start = tt->seg_raw = tt->last_raw_end = tt->last_end_ref = 0;
     tt->last_speech = 0;
     tt->turn_open = tt->has_commit = tt->barged = tt->has_cand = 0;
-    tt->turn_start = tt->last_commit = tt->cand = 0;
+    tt->turn_start = tt->last_commit = tt->cand = tt->cand_last = 0;
     tt->turn_peak = 0.0;
     tt->mask_end = 0.0;
     for (i = 0; i < LEVEL_RING; i++)
@@ -623,6 +624,7 @@ static void onset(vdsp_turn *tt, vdsp_turn_event *ev, int *n, int64_t t1)
         } else {
             tt->has_cand = 1;
             tt->cand = tt->seg_start;
+            tt->cand_last = t1;
             emit(ev, n, VDSP_TURN_BARGE_CANDIDATE, t1, tt->seg_start, tt->seg_start);
         }
     }
@@ -649,9 +651,9 @@ int vdsp_turn_process(vdsp_turn *tt, const int16_t *uplink, const int16_t *downl
 int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_t n_samples,
                           vdsp_turn_event *ev, size_t capacity)
 {
-    double e[2], extra = 0.0, gate = 0.0;
+    double e[2], extra = 0.0, gate = 0.0, gate_lo = 0.0;
     int64_t t0, t1;
-    int raw, agent_now, n = 0;
+    int raw, raw_lo, agent_now, n = 0;
     if (tt == NULL || uplink == NULL || ev == NULL)
         return VDSP_ERR_INVALID_ARGUMENT;
     if (n_samples != tt->n)
@@ -688,14 +690,30 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         /* the gate's margin is lower in double talk; what masks a tail and what holds the
          * noise floor stay the estimate x the full margin (the echo is as loud as before) */
         double est = echo_estimate(tt, e, dt);
+        int dtalk = double_talk(tt, e, est);
         extra = est * tt->margin;
-        gate = double_talk(tt, e, est) ? est * tt->dt_margin : extra;
+        gate = dtalk ? est * tt->dt_margin : extra;
+        gate_lo = gate;
+        if (dtalk && tt->has_cand && est > (tt->core.nf[0] + tt->core.nf[1]) * tt->xc_audible) {
+            /* a barge-in candidate over an audible echo, on a frame the double-talk detector
+             * flags: the caller's speech is also looked for over the smaller of the two
+             * models' estimates (it holds and confirms the candidate, see below); the
+             * conservative model's slow tail and widened delay overstate the echo between
+             * the agent's syllables. Frames not flagged keep the gate: the echo's own frames
+             * over the smaller estimate would hold a candidate the echo opened */
+            double ec = tt->env * tt->g, et = tt->env_t * tt->g_t;
+            gate_lo = (ec < et ? ec : et) * tt->dt_margin;
+        }
     }
-    raw = vdsp_vad_core_decide(&tt->core, e, gate);
-    if (raw && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
-        raw = 0; /* a tail this far under the turn's peak is over */
-    if (raw && tt->guard > 0 && !agent_now && tt->agent_seen && t0 < tt->last_agent + tt->guard)
-        raw = 0;
+    raw_lo = vdsp_vad_core_decide(&tt->core, e, gate_lo);
+    raw = raw_lo;
+    if (raw && gate > gate_lo && e[0] + e[1] <= tt->core.nf[0] + tt->core.nf[1] + gate)
+        raw = 0; /* under the gate's full estimate */
+    if (raw_lo && e[0] + e[1] < tt->turn_peak * tt->peak_rel)
+        raw = raw_lo = 0; /* a tail this far under the turn's peak is over */
+    if (raw_lo && tt->guard > 0 && !agent_now && tt->agent_seen &&
+        t0 < tt->last_agent + tt->guard)
+        raw = raw_lo = 0;
     vdsp_vad_core_update_ex(&tt->core, e, raw,
                             extra > tt->hold * (tt->core.nf[0] + tt->core.nf[1]));
     tt->raw = raw;
@@ -759,12 +777,15 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
     } else if (tt->seg_open && t1 - tt->last_raw_end > tt->bridge) {
         end_segment(tt, ev, &n, t1);
     }
-    /* barge-in: hold and confirm */
-    if (tt->has_cand && !raw && t1 - tt->last_raw_end > tt->barge_gap) {
+    /* barge-in: hold and confirm (on speech over the gate, or in double talk over the
+     * smaller echo model: raw_lo) */
+    if (tt->has_cand && raw_lo)
+        tt->cand_last = t1;
+    if (tt->has_cand && !raw && t1 - tt->cand_last > tt->barge_gap) {
         emit(ev, &n, VDSP_TURN_BARGE_REJECTED, t1, tt->cand, tt->cand);
         tt->has_cand = 0;
     }
-    if (tt->has_cand && raw && t1 - tt->cand >= tt->confirm) {
+    if (tt->has_cand && raw_lo && t1 - tt->cand >= tt->confirm) {
         tt->barged = 1;
         emit(ev, &n, VDSP_TURN_BARGE_IN, t1, tt->cand, tt->cand);
         tt->has_cand = 0;

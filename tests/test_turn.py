@@ -470,6 +470,7 @@ def caller_at_echo_level(gain, detector=True, caller=True, n=400):
     ref.det = _CountingReference()
     if not detector:
         ref.det.dt_margin = ref.det.margin        # the gate as it was: always the full margin
+        ref.det._cand_gate = lambda est, gate, dtalk: gate   # ... also for a barge-in candidate
     hist = []
     noise = np.random.default_rng(5)
     words = agent_words(n, 5)

@@ -367,6 +367,7 @@ class TurnReference:
         self.last_commit = None
         self.barged = False
         self.cand = None
+        self.cand_last = 0            # end of the candidate's last speech frame (raw or raw_lo)
         self.k = 0
 
     # -- per frame -------------------------------------------------------------------------
@@ -396,19 +397,24 @@ class TurnReference:
             self.agent_seen = True
         elif self.agent_on and t1 - self.last_agent >= self.agent_hang:
             self.agent_on = False
-        extra = gate = 0.0
+        extra = gate = gate_lo = 0.0
         if self.gating:
             # a lower gate margin in double talk; what masks a tail and what holds the noise
             # floor keep the full margin (the echo is as loud as before)
             est = self._echo(e, dt)
             extra = est * self.margin
-            gate = est * self.dt_margin if self._double_talk(e, est) else extra
-        raw = self.core.decide(e, gate)
-        if raw and e[0] + e[1] < self.turn_peak * self.peak_rel:
-            raw = False                         # a tail this far under the turn's peak is over
-        if raw and self.guard > 0 and not agent_now and self.agent_seen \
+            dtalk = self._double_talk(e, est)
+            gate = est * self.dt_margin if dtalk else extra
+            gate_lo = self._cand_gate(est, gate, dtalk)
+        raw_lo = self.core.decide(e, gate_lo)
+        raw = raw_lo
+        if raw and gate > gate_lo and e[0] + e[1] <= self.core.nf[0] + self.core.nf[1] + gate:
+            raw = False                         # under the gate's full estimate
+        if raw_lo and e[0] + e[1] < self.turn_peak * self.peak_rel:
+            raw = raw_lo = False                # a tail this far under the turn's peak is over
+        if raw_lo and self.guard > 0 and not agent_now and self.agent_seen \
                 and t0 < self.last_agent + self.guard:
-            raw = False
+            raw = raw_lo = False
         self.core.update(e, raw, extra > self.hold * (self.core.nf[0] + self.core.nf[1]))
         self.lvl[self.k % LEVEL_RING] = e[0] + e[1]
         if raw:
@@ -440,8 +446,22 @@ class TurnReference:
             # (also while an echo estimate under the noise floor, not the echo, masks it)
             self.low[self.low_n] = low() if callable(low) else low
             self.low_n += 1
-        self._segments(ev, raw, t0, t1)
+        self._segments(ev, raw, t0, t1, raw_lo)
         return ev
+
+    def _cand_gate(self, est, gate, dtalk):
+        """The gate a pending barge-in candidate's speech is also looked for over: on a frame
+        the double-talk detector flags, on a leg with audible echo, the smaller of the two
+        models' estimates x the double-talk margin (the conservative model's slow tail and
+        widened delay overstate the echo between the agent's syllables, where a caller
+        talking over it is heard); else the gate. Frames not flagged keep the gate: the
+        echo's own frames over the smaller estimate would hold a candidate the echo opened."""
+        if not dtalk or self.cand is None \
+                or est <= (self.core.nf[0] + self.core.nf[1]) * self.xc_audible:
+            return gate
+        ec = self.env * self.g
+        et = self.env_t * self.g_t
+        return (ec if ec < et else et) * self.dt_margin
 
     def _train(self, g, env, ue):
         """One step of an echo model's gain tracker (ECHO_Q quantile of uplink / envelope)."""
@@ -577,7 +597,7 @@ class TurnReference:
         return self.dt_xy < 0.0 or \
             self.dt_xy * self.dt_xy < ECHO_DT_CORR * ECHO_DT_CORR * self.dt_xx * self.dt_yy
 
-    def _segments(self, ev, raw, t0, t1):
+    def _segments(self, ev, raw, t0, t1, raw_lo):
         if raw:
             # a new segment after a long gap; an unconfirmed one restarts at any gap (the
             # onset must be ONSET_MS of consecutive speech frames)
@@ -603,10 +623,14 @@ class TurnReference:
                 self.last_speech = t1
         elif self.seg_open and t1 - self.last_raw_end > self.bridge:
             self._end_segment(ev, t1)
-        if self.cand is not None and not raw and t1 - self.last_raw_end > self.barge_gap:
+        # a candidate is held and confirmed on speech over the gate, or in double talk over
+        # the smaller echo model (raw_lo)
+        if self.cand is not None and raw_lo:
+            self.cand_last = t1
+        if self.cand is not None and not raw and t1 - self.cand_last > self.barge_gap:
             ev.append(RefEvent("barge_rejected", t1, self.cand, self.cand))
             self.cand = None
-        if self.cand is not None and raw and t1 - self.cand >= self.confirm:
+        if self.cand is not None and raw_lo and t1 - self.cand >= self.confirm:
             self.barged = True
             ev.append(RefEvent("barge_in", t1, self.cand, self.cand))
             self.cand = None
@@ -646,6 +670,7 @@ class TurnReference:
                 ev.append(RefEvent("barge_in", t1, self.seg_start, self.seg_start))
             else:
                 self.cand = self.seg_start
+                self.cand_last = t1
                 ev.append(RefEvent("barge_candidate", t1, self.seg_start, self.seg_start))
 
     def _end_segment(self, ev, t1):
