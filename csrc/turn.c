@@ -694,13 +694,14 @@ int vdsp_turn_process_ref(vdsp_turn *tt, const int16_t *uplink, double dt, size_
         extra = est * tt->margin;
         gate = dtalk ? est * tt->dt_margin : extra;
         gate_lo = gate;
-        if (dtalk && tt->has_cand && est > (tt->core.nf[0] + tt->core.nf[1]) * tt->xc_audible) {
-            /* a barge-in candidate over an audible echo, on a frame the double-talk detector
-             * flags: the caller's speech is also looked for over the smaller of the two
-             * models' estimates (it holds and confirms the candidate, see below); the
-             * conservative model's slow tail and widened delay overstate the echo between
-             * the agent's syllables. Frames not flagged keep the gate: the echo's own frames
-             * over the smaller estimate would hold a candidate the echo opened */
+        if (dtalk && tt->has_cand) {
+            /* a barge-in candidate on a frame the double-talk detector flags (only ever over
+             * an audible echo, see double_talk): the caller's speech is also looked for over
+             * the smaller of the two models' estimates (it holds and confirms the candidate,
+             * see below); the conservative model's slow tail and widened delay overstate the
+             * echo between the agent's syllables. Frames not flagged keep the gate: the
+             * echo's own frames over the smaller estimate would hold a candidate the echo
+             * opened */
             double ec = tt->env * tt->g, et = tt->env_t * tt->g_t;
             gate_lo = (ec < et ? ec : et) * tt->dt_margin;
         }

@@ -405,7 +405,7 @@ class TurnReference:
             extra = est * self.margin
             dtalk = self._double_talk(e, est)
             gate = est * self.dt_margin if dtalk else extra
-            gate_lo = self._cand_gate(est, gate, dtalk)
+            gate_lo = self._cand_gate(gate, dtalk)
         raw_lo = self.core.decide(e, gate_lo)
         raw = raw_lo
         if raw and gate > gate_lo and e[0] + e[1] <= self.core.nf[0] + self.core.nf[1] + gate:
@@ -449,15 +449,15 @@ class TurnReference:
         self._segments(ev, raw, t0, t1, raw_lo)
         return ev
 
-    def _cand_gate(self, est, gate, dtalk):
+    def _cand_gate(self, gate, dtalk):
         """The gate a pending barge-in candidate's speech is also looked for over: on a frame
-        the double-talk detector flags, on a leg with audible echo, the smaller of the two
-        models' estimates x the double-talk margin (the conservative model's slow tail and
-        widened delay overstate the echo between the agent's syllables, where a caller
-        talking over it is heard); else the gate. Frames not flagged keep the gate: the
-        echo's own frames over the smaller estimate would hold a candidate the echo opened."""
-        if not dtalk or self.cand is None \
-                or est <= (self.core.nf[0] + self.core.nf[1]) * self.xc_audible:
+        the double-talk detector flags (only ever over an audible echo, see _double_talk),
+        the smaller of the two models' estimates x the double-talk margin (the conservative
+        model's slow tail and widened delay overstate the echo between the agent's syllables,
+        where a caller talking over it is heard); else the gate. Frames not flagged keep the
+        gate: the echo's own frames over the smaller estimate would hold a candidate the echo
+        opened."""
+        if not dtalk or self.cand is None:
             return gate
         ec = self.env * self.g
         et = self.env_t * self.g_t
