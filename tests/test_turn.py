@@ -350,6 +350,21 @@ def agent_pcm(n_frames, seed):
                            for w in agent_words(n_frames, seed)])
 
 
+def echo_and_caller(rate, agent_frames, caller_frames, caller_at, noise_seed):
+    """Double talk at `rate`: agent_pcm(agent_frames, 5) on the downlink; on the uplink its echo
+    (140 ms late, -6 dB), agent_pcm(caller_frames, 12) at -6 dB times `gain` from each
+    (start_s, gain) of caller_at, and white noise (std 20). Returns (up, down), int16."""
+    down = np.repeat(agent_pcm(agent_frames, 5).astype(np.float64), rate // 8000)
+    d = int(0.14 * rate)
+    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.5
+    caller = np.zeros(down.size)
+    c = np.repeat(agent_pcm(caller_frames, 12).astype(np.float64), rate // 8000) * 0.5
+    for at_s, gain in caller_at:
+        caller[at_s * rate:at_s * rate + c.size] = c * gain
+    noise = np.random.default_rng(noise_seed).standard_normal(down.size) * 20
+    return np.clip(echo + caller + noise, -32768, 32767).astype(np.int16), down.astype(np.int16)
+
+
 def feed(dets, up, down, n):
     """Every n-sample frame of the int16 arrays up / down through each detector: their events."""
     out = [[] for _ in dets]
@@ -470,7 +485,7 @@ def caller_at_echo_level(gain, detector=True, caller=True, n=400):
     ref.det = _CountingReference()
     if not detector:
         ref.det.dt_margin = ref.det.margin        # the gate as it was: always the full margin
-        ref.det._cand_gate = lambda est, gate, dtalk: gate   # ... also for a barge-in candidate
+        ref.det._cand_gate = lambda gate, dtalk: gate   # ... also for a barge-in candidate
     hist = []
     noise = np.random.default_rng(5)
     words = agent_words(n, 5)
@@ -521,16 +536,8 @@ def test_double_talk_detector_native_equals_reference(rate, frame_ms):
     n = rate * frame_ms // 1000
     nat, ref = Native(rate, frame_ms), Reference(rate, frame_ms)
     ref.det = _CountingReference(rate, frame_ms)
-    rng = np.random.default_rng(rate + frame_ms)
-    down = np.repeat(agent_pcm(300, 5).astype(np.float64), rate // 8000)
-    d = int(0.14 * rate)
-    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.5
-    caller = np.zeros(down.size)
-    c = np.repeat(agent_pcm(70, 12).astype(np.float64), rate // 8000) * 0.5
-    caller[3 * rate:3 * rate + c.size] = c
-    up = np.clip(echo + caller + rng.standard_normal(down.size) * 20, -32768,
-                 32767).astype(np.int16)
-    a, b = feed([nat, ref], up, down.astype(np.int16), n)
+    up, down = echo_and_caller(rate, 300, 70, [(3, 1.0)], rate + frame_ms)
+    a, b = feed([nat, ref], up, down, n)
     assert a == b
     assert ref.det.flagged > 0                            # the detector was engaged
 

@@ -14,7 +14,7 @@ from scipy.signal import fftconvolve
 import voicedsp
 from voicedsp._turn_reference import TurnReference
 
-from test_turn import Native, Reference, agent_pcm, feed
+from test_turn import Native, Reference, echo_and_caller, feed
 from test_turn_noise import needs_tts
 
 RATE = 8000
@@ -145,8 +145,8 @@ class _CandidateGateReference(TurnReference):
         self.lower = 0
         self.heard = 0
 
-    def _cand_gate(self, est, gate, dtalk):
-        g = super()._cand_gate(est, gate, dtalk)
+    def _cand_gate(self, gate, dtalk):
+        g = super()._cand_gate(gate, dtalk)
         self.lower += g < gate
         return g
 
@@ -164,17 +164,10 @@ def test_candidate_gate_native_equals_reference(rate, frame_ms):
     n = rate * frame_ms // 1000
     nat, ref = Native(rate, frame_ms), Reference(rate, frame_ms)
     ref.det = _CandidateGateReference(rate, frame_ms)
-    rng = np.random.default_rng(rate + 3 * frame_ms)
-    down = np.repeat(agent_pcm(500, 5).astype(np.float64), rate // 8000)
-    d = int(0.14 * rate)
-    echo = np.concatenate([np.zeros(d), down[:down.size - d]]) * 0.5
-    caller = np.zeros(down.size)
-    c = np.repeat(agent_pcm(40, 12).astype(np.float64), rate // 8000) * 0.5
-    for i, at_s in enumerate(range(2, 9)):
-        caller[at_s * rate:at_s * rate + c.size] = c * (0.6, 0.8, 1.0, 1.2)[i % 4]
-    up = np.clip(echo + caller + rng.standard_normal(down.size) * 20, -32768,
-                 32767).astype(np.int16)
-    a, b = feed([nat, ref], up, down.astype(np.int16), n)
+    up, down = echo_and_caller(rate, 500, 40, [(at_s, (0.6, 0.8, 1.0, 1.2)[i % 4])
+                                               for i, at_s in enumerate(range(2, 9))],
+                               rate + 3 * frame_ms)
+    a, b = feed([nat, ref], up, down, n)
     assert a == b
     assert ref.det.lower > 0                              # the lower gate was engaged
     assert ref.det.heard > 0                              # ... and heard what the gate did not
